@@ -1,0 +1,151 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { z } from 'zod';
+import { PlatformConfig, PlatformConfigInput, platformConfigSchema } from './schema';
+
+/** One problem in a configuration, located by its field path (`database.storage.size`). */
+export interface ConfigIssue {
+  /** Dotted path of the field, `(root)` for the document itself. */
+  readonly path: string;
+  /** What is wrong and what is allowed. */
+  readonly message: string;
+}
+
+/** A configuration that cannot be used. `issues` lists every problem found, not just the first. */
+export class ConfigError extends Error {
+  public constructor(public readonly source: string, public readonly issues: readonly ConfigIssue[]) {
+    super(`${source}: invalid configuration\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Settings of one deployment target (`stacks/<target>.ts`) that overlays layer over. */
+export interface StackDefinition {
+  /** Name overlays refer to in `stack:`. */
+  readonly name: string;
+  /** One line for `--help` and README. */
+  readonly description: string;
+  /** Values applied under the overlay's own (the overlay wins; schema defaults fill the rest). */
+  readonly defaults: Omit<PlatformConfigInput, 'stack'>;
+}
+
+type Plain = Record<string, unknown>;
+
+function isPlain(v: unknown): v is Plain {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects merge key by key, anything else (arrays included) from `over` replaces `base`. */
+export function mergeValues(base: unknown, over: unknown): unknown {
+  if (over === undefined) return base;
+  if (!isPlain(base) || !isPlain(over)) return over;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = mergeValues(base[k], v);
+  return out;
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of p) out += typeof seg === 'number' ? `[${seg}]` : `${out ? '.' : ''}${String(seg)}`;
+  return out || '(root)';
+}
+
+/** The strict object schema reached by following `p` from the root, to list the keys allowed there. */
+function objectShapeAt(p: readonly PropertyKey[]): string[] | undefined {
+  let schema: z.ZodType = platformConfigSchema;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let cur: z.ZodType = s;
+    for (;;) {
+      if (cur instanceof z.ZodDefault || cur instanceof z.ZodPrefault || cur instanceof z.ZodOptional) cur = cur.unwrap() as z.ZodType;
+      else if (cur instanceof z.ZodPipe) cur = cur.in as z.ZodType;
+      else return cur;
+    }
+  };
+  for (const seg of p) {
+    const cur = unwrap(schema);
+    if (cur instanceof z.ZodObject && typeof seg === 'string' && seg in cur.shape) schema = cur.shape[seg] as z.ZodType;
+    else if (cur instanceof z.ZodDiscriminatedUnion && typeof seg === 'string') {
+      const opt = cur.options.find((o) => o instanceof z.ZodObject && seg in o.shape) as z.ZodObject | undefined;
+      if (!opt) return undefined;
+      schema = opt.shape[seg] as z.ZodType;
+    } else return undefined;
+  }
+  const last = unwrap(schema);
+  if (last instanceof z.ZodObject) return Object.keys(last.shape).sort();
+  if (last instanceof z.ZodDiscriminatedUnion) {
+    return [...new Set(last.options.flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : [])))].sort();
+  }
+  return undefined;
+}
+
+/** Turns zod issues into field-path messages that say what is allowed. */
+export function describeIssues(error: z.ZodError): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = objectShapeAt(issue.path);
+      for (const key of issue.keys) {
+        issues.push({
+          path: formatPath([...issue.path, key]),
+          message: `unknown key${allowed ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
+        });
+      }
+    } else if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
+      // A discriminated union: zod already points the path at the discriminator field.
+      issues.push({ path: formatPath(issue.path), message: `must be one of: ${issue.options.map((v) => JSON.stringify(v)).join(', ')}` });
+    } else if (issue.code === 'invalid_value') {
+      issues.push({ path: formatPath(issue.path), message: `must be one of: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` });
+    } else if (issue.code === 'invalid_type') {
+      issues.push({ path: formatPath(issue.path), message: issue.input === undefined ? `required (${issue.expected})` : `must be a ${issue.expected}` });
+    } else {
+      issues.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  return issues.sort((a, b) => a.path.localeCompare(b.path) || a.message.localeCompare(b.message));
+}
+
+/**
+ * Validates an overlay document (already parsed from YAML) against the stacks it may name, and returns the
+ * configuration with stack values and defaults applied. Throws {@link ConfigError} listing every problem.
+ */
+export function resolveConfig(doc: unknown, stacks: readonly StackDefinition[], source = 'overlay'): PlatformConfig {
+  if (!isPlain(doc)) {
+    throw new ConfigError(source, [{ path: '(root)', message: `must be a mapping of settings, got ${doc === null ? 'an empty document' : Array.isArray(doc) ? 'a list' : typeof doc}` }]);
+  }
+  const names = stacks.map((s) => s.name).sort();
+  if (typeof doc.stack !== 'string') {
+    throw new ConfigError(source, [{ path: 'stack', message: `required: the stack this overlay layers over, one of: ${names.join(', ')}` }]);
+  }
+  const stack = stacks.find((s) => s.name === doc.stack);
+  if (!stack) throw new ConfigError(source, [{ path: 'stack', message: `unknown stack "${doc.stack}"; allowed: ${names.join(', ')}` }]);
+  const result = platformConfigSchema.safeParse(mergeValues(stack.defaults, doc), { reportInput: true });
+  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  return Object.freeze(result.data);
+}
+
+/** Names of the overlays in a directory (`<env>.yaml`), sorted. */
+export function listOverlays(overlaysDir: string): string[] {
+  if (!fs.existsSync(overlaysDir)) return [];
+  return fs.readdirSync(overlaysDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+const ENV_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Reads and resolves `overlays/<env>.yaml`. Every failure is a {@link ConfigError} naming the file and field. */
+export function loadOverlay(overlaysDir: string, env: string, stacks: readonly StackDefinition[]): PlatformConfig {
+  const available = listOverlays(overlaysDir);
+  if (!ENV_NAME.test(env)) {
+    throw new ConfigError('--env', [{ path: '--env', message: `"${env}" is not an environment name (lowercase letters, digits, '-'); available: ${available.join(', ')}` }]);
+  }
+  const file = path.join(overlaysDir, `${env}.yaml`);
+  if (!available.includes(env)) {
+    throw new ConfigError('--env', [{ path: '--env', message: `no overlay "${env}" (looked for ${file}); available: ${available.join(', ') || 'none'}` }]);
+  }
+  const text = fs.readFileSync(file, 'utf8');
+  const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (parsed.errors.length > 0) {
+    throw new ConfigError(file, parsed.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })));
+  }
+  return resolveConfig(parsed.toJS(), stacks, file);
+}

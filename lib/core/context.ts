@@ -1,0 +1,90 @@
+import { Construct, IConstruct } from 'constructs';
+import { ExternalApi, ExternalObject } from '../validate/types';
+import { ImageCatalog, ImageKey } from './images';
+import { InstallPlan } from './waves';
+
+/** Props of {@link KfkitContext}. */
+export interface KfkitContextProps {
+  /**
+   * Image catalog shared by every component.
+   * @default - upstream registries, no pull Secrets
+   */
+  readonly images?: ImageCatalog;
+}
+
+/**
+ * Platform-wide services every construct of one platform shares: the image catalog, the install plan, and the
+ * registry of what kfkit relies on but does not install. Found from any construct with {@link KfkitContext.of},
+ * like `Stack.of` in aws-cdk; there is exactly one per construct tree.
+ */
+export class KfkitContext extends Construct {
+  /** Construct id of the context under the tree's root. */
+  public static readonly ID = 'KfkitContext';
+
+  /** The context of the tree `scope` belongs to. Throws with the fix when there is none. */
+  public static of(scope: IConstruct): KfkitContext {
+    const found = scope.node.root.node.tryFindChild(KfkitContext.ID);
+    if (!(found instanceof KfkitContext)) {
+      throw new Error(
+        `${scope.node.path || 'construct'} is not inside a kfkit platform: create it under a KubeflowPlatform, ` +
+        'or call KfkitContext.create(app) first',
+      );
+    }
+    return found;
+  }
+
+  /** Creates the context at the root of `scope`'s tree. */
+  public static create(scope: IConstruct, props: KfkitContextProps = {}): KfkitContext {
+    const root = scope.node.root;
+    if (!(root instanceof Construct)) throw new Error('the root of a kfkit construct tree must be a Construct (e.g. a cdk8s App)');
+    return new KfkitContext(root, KfkitContext.ID, props);
+  }
+
+  /** Image references for every component. */
+  public readonly images: ImageCatalog;
+  /** Waves and the assignment of objects to them. */
+  public readonly plan = new InstallPlan();
+
+  private readonly apis = new Map<string, ExternalApi>();
+  private readonly objects = new Map<string, ExternalObject>();
+  private readonly runtime = new Set<ImageKey>();
+
+  private constructor(scope: Construct, id: string, props: KfkitContextProps) {
+    super(scope, id);
+    this.images = props.images ?? new ImageCatalog();
+  }
+
+  /** Declares a custom resource kind served by an install kfkit does not manage (e.g. an existing cert-manager). */
+  public addExternalApi(api: ExternalApi): void {
+    this.apis.set(`${api.group}/${api.kind}`, api);
+  }
+
+  /** Declares an object that exists on the cluster but is not in kfkit's output. */
+  public addExternalObject(obj: ExternalObject): void {
+    this.objects.set(`${obj.kind}/${obj.namespace ?? ''}/${obj.name}`, obj);
+  }
+
+  /**
+   * Records that a component configures a controller to start `key` at run time (a pipeline driver, an executor),
+   * so `kfkit list-images` includes it. Returns the image reference.
+   */
+  public runtimeImage(key: ImageKey): string {
+    this.runtime.add(key);
+    return this.images.image(key);
+  }
+
+  /** External APIs, sorted. */
+  public get externalApis(): ExternalApi[] {
+    return [...this.apis.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  }
+
+  /** External objects, sorted. */
+  public get externalObjects(): ExternalObject[] {
+    return [...this.objects.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, v]) => v);
+  }
+
+  /** Images started at run time through configuration, sorted. */
+  public get runtimeImages(): string[] {
+    return [...this.runtime].map((k) => this.images.image(k)).sort();
+  }
+}

@@ -1,0 +1,72 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { KfkitContext } from './context';
+import { MANAGED_BY, PART_OF } from './labels';
+import { NamespaceIsolation } from './network';
+import { Wave } from './waves';
+
+/** Pod Security Standards level enforced on a namespace. */
+export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
+
+/** Props of {@link PlatformNamespace}. */
+export interface PlatformNamespaceProps {
+  /** Namespace name. */
+  readonly name: string;
+  /**
+   * Pod Security Standards level enforced (and warned/audited) on the namespace.
+   * @default 'restricted'
+   */
+  readonly podSecurity?: PodSecurityLevel;
+  /**
+   * Extra labels (e.g. mesh injection).
+   * @default - none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A namespace kfkit creates: Pod Security Standards labels, and default-deny network isolation with DNS allowed.
+ * The Namespace installs in the `namespaces` wave, its policies in the `isolation` wave right after it.
+ */
+export class PlatformNamespace extends Construct {
+  /**
+   * The wave of namespace guard rails (default-deny policies): right after the Namespaces, before anything runs in
+   * them, so no pod ever starts unisolated.
+   */
+  public static isolationWave(scope: Construct): Wave {
+    const plan = KfkitContext.of(scope).plan;
+    return plan.find('isolation') ?? plan.addWave('isolation', {
+      description: 'Default-deny network policies of every namespace, before any pod starts.',
+      after: [plan.namespaces],
+      before: [plan.cluster],
+    });
+  }
+
+  /** The namespace name. */
+  public readonly name: string;
+  /** The enforced Pod Security level. */
+  public readonly podSecurity: PodSecurityLevel;
+
+  public constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.podSecurity = props.podSecurity ?? 'restricted';
+    const ns = new k8s.KubeNamespace(this, 'Resource', {
+      metadata: {
+        name: props.name,
+        labels: {
+          'app.kubernetes.io/managed-by': MANAGED_BY,
+          'app.kubernetes.io/part-of': PART_OF,
+          'pod-security.kubernetes.io/audit': this.podSecurity,
+          'pod-security.kubernetes.io/enforce': this.podSecurity,
+          'pod-security.kubernetes.io/warn': this.podSecurity,
+          ...props.labels,
+        },
+      },
+    });
+    const plan = KfkitContext.of(this).plan;
+    plan.assign(ns, plan.namespaces);
+    const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name });
+    plan.assign(isolation, PlatformNamespace.isolationWave(this));
+  }
+}

@@ -1,0 +1,23 @@
+// kfkit public API. This file only re-exports.
+export { MysqlDatabase, MysqlDatabaseProps } from './components/mysql';
+export { ConfigError, ConfigIssue, loadOverlay, resolveConfig, StackDefinition } from './config/load';
+export { PlatformConfig, PlatformConfigInput, platformConfigJsonSchema } from './config/schema';
+export { KfkitContext, KfkitContextProps } from './core/context';
+export { DatabaseEngine, IDatabase, SecretKeyPair } from './core/database';
+export { GeneratedSecret, GeneratedSecretProps, GeneratedValue } from './core/generated-secret';
+export { IMAGES, ImageCatalog, ImageCatalogOptions, ImageEntry, ImageKey } from './core/images';
+export { ComponentIdentity, selectorLabels, standardLabels } from './core/labels';
+export { PlatformNamespace, PlatformNamespaceProps, PodSecurityLevel } from './core/namespace';
+export { allowKubeApi, allowTraffic, NamespaceIsolation, NetworkPeer, NetworkPort } from './core/network';
+export { ResourceBudget, restrictedContainer, restrictedPod } from './core/security';
+export { InstallPlan, Readiness, Wave, WaveOptions } from './core/waves';
+export { ContainerProps, podTemplate, PodTemplateProps } from './core/workload';
+export { KubeflowPlatform, KubeflowPlatformProps } from './platform';
+export { applyPlan, ApplyStep } from './synth/apply';
+export { collect, Synthesized, SynthesizedWave } from './synth/collect';
+export { synthesize } from './synth/index';
+export { renderTree, writeTreeAtomically } from './synth/write';
+export { validate } from './validate/harness';
+export { loadDist } from './validate/load';
+export { ExternalApi, ExternalObject, Finding, HarnessInput, K8sObject, PlacedObject, PROVIDES_ANNOTATION } from './validate/types';
+export { KfkitValidation, KfkitValidationProps } from './validate/cdk8s-plugin';

@@ -1,0 +1,89 @@
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { KfkitContext } from '../core/context';
+import { Readiness } from '../core/waves';
+import { isBuiltInApiVersion } from '../validate/util';
+import { ExternalApi, ExternalObject, K8sObject, PlacedObject } from '../validate/types';
+
+/** Argo CD annotation carrying the wave index. */
+export const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
+/** Argo CD annotation that lets a custom resource be dry-run before its CRD exists. */
+export const ARGO_SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
+
+/** Something `kfkit apply` waits for after a wave. */
+export interface WaveWait {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly readiness: Exclude<Readiness, { type: 'none' }>;
+}
+
+/** One non-empty wave of the output. */
+export interface SynthesizedWave {
+  readonly index: number;
+  readonly name: string;
+  /** Output folder, `NN-<name>`. */
+  readonly dir: string;
+  readonly description: string;
+  readonly waits: readonly WaveWait[];
+}
+
+/** The synthesized platform, in memory. */
+export interface Synthesized {
+  readonly waves: readonly SynthesizedWave[];
+  /** Every object, sorted by wave, then kind, namespace and name. */
+  readonly objects: readonly PlacedObject[];
+  readonly externalApis: readonly ExternalApi[];
+  readonly externalObjects: readonly ExternalObject[];
+  /** Images started at run time through configuration. */
+  readonly runtimeImages: readonly string[];
+}
+
+function objectKey(m: K8sObject): string {
+  return `${m.kind}\u0000${m.metadata.namespace ?? ''}\u0000${m.metadata.name}`;
+}
+
+/**
+ * Resolves every ApiObject of the tree `root` belongs to, places it in its wave and adds the GitOps annotations.
+ * Empty waves are dropped; the remaining ones are numbered from 0 in install order.
+ */
+export function collect(root: IConstruct): Synthesized {
+  const ctx = KfkitContext.of(root);
+  const order = ctx.plan.order();
+  const apiObjects = root.node.root.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
+  const byWave = new Map<string, { obj: ApiObject; manifest: K8sObject }[]>();
+  for (const obj of apiObjects) {
+    const wave = ctx.plan.waveOf(obj);
+    const manifest = obj.toJson() as K8sObject;
+    const list = byWave.get(wave.name) ?? [];
+    list.push({ obj, manifest });
+    byWave.set(wave.name, list);
+  }
+  const waves: SynthesizedWave[] = [];
+  const objects: PlacedObject[] = [];
+  for (const wave of order) {
+    const members = byWave.get(wave.name);
+    if (!members) continue;
+    const index = waves.length;
+    members.sort((a, b) => objectKey(a.manifest).localeCompare(objectKey(b.manifest)));
+    const waits: WaveWait[] = [];
+    for (const { obj, manifest } of members) {
+      const annotations: Record<string, string> = { ...manifest.metadata.annotations, [ARGO_SYNC_WAVE]: String(index) };
+      if (!isBuiltInApiVersion(manifest.apiVersion)) annotations[ARGO_SYNC_OPTIONS] = 'SkipDryRunOnMissingResource=true';
+      const placed: K8sObject = { ...manifest, metadata: { ...manifest.metadata, annotations } };
+      objects.push({ manifest: placed, wave: index, waveName: wave.name, source: obj.node.path });
+      const readiness = ctx.plan.readinessOf(obj);
+      if (readiness.type !== 'none') {
+        waits.push({ kind: manifest.kind, namespace: manifest.metadata.namespace, name: manifest.metadata.name, readiness });
+      }
+    }
+    waves.push({ index, name: wave.name, dir: `${String(index).padStart(2, '0')}-${wave.name}`, description: wave.description, waits });
+  }
+  return {
+    waves,
+    objects,
+    externalApis: ctx.externalApis,
+    externalObjects: ctx.externalObjects,
+    runtimeImages: ctx.runtimeImages,
+  };
+}

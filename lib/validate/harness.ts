@@ -1,0 +1,62 @@
+/**
+ * The validation harness: runs every check over placed manifests and reports sorted findings.
+ */
+import { checkCustomResources, CRD_RULE } from './crd';
+import { checkDuplicates, DUPLICATE_RULE } from './duplicate';
+import { checkImageTags, IMAGE_TAG_RULE } from './images';
+import { checkOpenApi, OPENAPI_RULE } from './openapi';
+import { checkReferences, DANGLING_REFERENCE_RULE, PROVIDER_ORDER_RULE, PROVIDES_ANNOTATION_RULE } from './references';
+import { checkResources, RESOURCES_RULE } from './resources';
+import { checkSecretValues, SECRET_VALUES_RULE } from './secrets';
+import { Finding, HarnessInput } from './types';
+import { compareStrings } from './util';
+import { checkWaveOrder, WAVE_ORDER_RULE } from './waves';
+
+/** A check of the harness. */
+export interface Check {
+  /** Rule ids the check reports. */
+  readonly rules: readonly string[];
+  /** Runs the check. */
+  readonly run: (input: HarnessInput) => Finding[];
+}
+
+/** Every check {@link validate} runs, in order. */
+export const CHECKS: readonly Check[] = [
+  { rules: [OPENAPI_RULE], run: checkOpenApi },
+  { rules: [CRD_RULE], run: checkCustomResources },
+  { rules: [DUPLICATE_RULE], run: checkDuplicates },
+  { rules: [DANGLING_REFERENCE_RULE, PROVIDER_ORDER_RULE, PROVIDES_ANNOTATION_RULE], run: checkReferences },
+  { rules: [RESOURCES_RULE], run: checkResources },
+  { rules: [IMAGE_TAG_RULE], run: checkImageTags },
+  { rules: [SECRET_VALUES_RULE], run: checkSecretValues },
+  { rules: [WAVE_ORDER_RULE], run: checkWaveOrder },
+];
+
+/** Every rule id the harness can report. */
+export const RULES: readonly string[] = CHECKS.flatMap((c) => c.rules);
+
+/** Orders findings by object, rule, path and message, dropping exact duplicates. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  const sorted = [...findings].sort((a, b) =>
+    compareStrings(a.object, b.object) || compareStrings(a.rule, b.rule) || compareStrings(a.path ?? '', b.path ?? '')
+    || compareStrings(a.message, b.message));
+  return sorted.filter((f, i) => {
+    if (i === 0) return true;
+    const prev = sorted[i - 1];
+    return prev.object !== f.object || prev.rule !== f.rule || prev.path !== f.path || prev.message !== f.message;
+  });
+}
+
+/**
+ * Validates placed manifests: runs every check of {@link CHECKS} (rules `openapi`, `crd`, `duplicate`,
+ * `dangling-reference`, `provider-order`, `provides-annotation`, `resources`, `image-tag`, `secret-values`,
+ * `wave-order`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
+ */
+export function validate(input: HarnessInput): Finding[] {
+  return sortFindings(CHECKS.flatMap((check) => check.run(input)));
+}
+
+/** Renders findings for a terminal, one line each: `rule  object  path: message` (`rule  object  message` without a path). */
+export function formatFindings(findings: readonly Finding[]): string {
+  return findings.map((f) => (f.path ? `${f.rule}  ${f.object}  ${f.path}: ${f.message}` : `${f.rule}  ${f.object}  ${f.message}`)).join('\n');
+}

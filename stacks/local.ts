@@ -1,0 +1,17 @@
+import { StackDefinition } from '../lib/config/load';
+
+/**
+ * `local`: a kind or minikube cluster on a laptop. Kubeflow Pipelines standalone, no auth, in-cluster database
+ * with a small volume. Synthesizes with no cluster and no cloud credentials.
+ */
+export const local: StackDefinition = {
+  name: 'local',
+  description: 'kind/minikube on a laptop: KFP standalone, in-cluster data layer, no auth',
+  defaults: {
+    database: {
+      type: 'in-cluster',
+      storage: { size: '5Gi' },
+      resources: { cpu: { request: '100m' }, memory: { request: '512Mi', limit: '1Gi' } },
+    },
+  },
+};

@@ -1,0 +1,66 @@
+import * as path from 'path';
+import { cli, ROOT, tmpdir } from './helpers';
+
+const OVERLAYS = path.join(ROOT, 'overlays');
+
+describe('kfkit CLI', () => {
+  test('--help lists the commands and exit codes', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['synth', 'validate', 'list-images', 'footprint', 'apply', 'schema']) expect(r.out).toContain(c);
+    expect(r.out).toContain('Exit codes');
+  });
+
+  test('list-images prints every deployed image once, sorted', () => {
+    const r = cli(['list-images', '--overlays', OVERLAYS]);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')).toEqual(['docker.io/library/mysql:8.4', 'docker.io/library/python:3.13-alpine3.22']);
+  });
+
+  test('footprint sums requests and limits per component', () => {
+    const r = cli(['footprint', '--overlays', OVERLAYS]);
+    expect(r.code).toBe(0);
+    const rows = r.out.split('\n').map((l) => l.split('\t'));
+    expect(rows[0]).toEqual(['NAMESPACE', 'COMPONENT', 'PODS', 'CPU_REQ', 'CPU_LIM', 'MEM_REQ', 'MEM_LIM']);
+    // The metadata-db component: mysqld (100m, 512Mi/1Gi) and its generator Job (10m, 32Mi/64Mi).
+    expect(rows).toContainEqual(['kubeflow', 'metadata-db', '2', '110m', 'unbounded', '544Mi', '1088Mi']);
+    expect(rows[rows.length - 1][0]).toBe('total');
+  });
+
+  test('apply --dry-run prints the ordered kubectl plan of a synthesized tree', () => {
+    const dir = tmpdir();
+    expect(cli(['synth', '--overlays', OVERLAYS, '--out', 'dist'], dir).code).toBe(0);
+    const r = cli(['apply', '--dry-run', '--timeout', '120'], dir);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces');
+    expect(lines).toContain('kubectl wait -n kubeflow --for=condition=Complete job/mysql-secret-generator --timeout=120s');
+    expect(r.err).toMatch(/\[1\/\d+\] wave 0 \(namespaces\): apply/);
+  });
+
+  test('apply without a synthesized tree says what to run', () => {
+    const r = cli(['apply', '--dry-run'], tmpdir());
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/kfkit\.json not found: run `kfkit synth` for this env first/);
+  });
+
+  test('apply --timeout must be a number', () => {
+    const r = cli(['apply', '--dry-run', '--timeout', 'soon'], tmpdir());
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--timeout: "soon" must be a whole number of seconds/);
+  });
+
+  test('apply stops at the first failing step and names it', () => {
+    const dir = tmpdir();
+    expect(cli(['synth', '--overlays', OVERLAYS, '--out', 'dist'], dir).code).toBe(0);
+    const r = cli(['apply', '--context', 'does-not-exist'], dir);
+    // Either kubectl is missing or the context does not exist: both fail the first step.
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/step 1 failed: wave 0 \(namespaces\): apply/);
+  });
+
+  test('validate on a missing directory is a usage error', () => {
+    const r = cli(['validate', path.join(tmpdir(), 'nope')]);
+    expect(r.code).toBe(2);
+  });
+});

@@ -1,0 +1,119 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConfigError, loadOverlay, mergeValues, resolveConfig } from '../lib/config/load';
+import { platformConfigJsonSchema } from '../lib/config/schema';
+import { STACKS } from '../stacks';
+import { cli, listFiles, ROOT, withOverlays } from './helpers';
+
+describe('configuration', () => {
+  test('local overlay resolves with stack values under schema defaults', () => {
+    const config = resolveConfig({ stack: 'local' }, STACKS);
+    expect(config.namespace).toBe('kubeflow');
+    expect(config.database).toMatchObject({ type: 'in-cluster', storage: { size: '5Gi' } });
+    expect(config.gitops.flux.sourceRef).toEqual({ kind: 'GitRepository', name: 'kfkit', namespace: 'flux-system' });
+    expect(config.apply.timeoutSeconds).toBe(600);
+  });
+
+  test('overlay values win over stack values; arrays replace', () => {
+    const config = resolveConfig({ stack: 'local', database: { type: 'in-cluster', storage: { size: '50Gi' } }, images: { pullSecrets: ['a'] } }, STACKS);
+    expect(config.database.storage.size).toBe('50Gi');
+    expect(config.database.resources.memory.limit).toBe('1Gi');
+    expect(mergeValues({ a: [1, 2], b: { c: 1 } }, { a: [3], b: { d: 2 } })).toEqual({ a: [3], b: { c: 1, d: 2 } });
+  });
+
+  test('every problem is reported at once', () => {
+    try {
+      resolveConfig({ stack: 'local', namespace: 'Bad_NS', apply: { timeoutSeconds: 1 } }, STACKS);
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).issues.map((i) => i.path)).toEqual(['apply.timeoutSeconds', 'namespace']);
+    }
+  });
+
+  test('the committed JSON Schema is current (run `npm run schema` after changing the config schema)', () => {
+    const committed = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/platform-config.schema.json'), 'utf8'));
+    expect(committed).toEqual(platformConfigJsonSchema());
+  });
+
+  test('every committed overlay is valid', () => {
+    const envs = fs.readdirSync(path.join(ROOT, 'overlays')).filter((f) => f.endsWith('.yaml'));
+    expect(envs).toContain('local.yaml');
+    for (const env of envs) expect(loadOverlay(path.join(ROOT, 'overlays'), env.slice(0, -5), STACKS).stack).toBeDefined();
+  });
+});
+
+/**
+ * Bad input through the CLI, as a user meets it: exit code 2, a message naming the field path and what is
+ * allowed, and nothing written — not even the output root.
+ */
+describe('invalid overlays fail with the field path and write nothing', () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['unknown top-level key', 'stack: local\nnamepsace: kf\n', 'namepsace', /unknown key; allowed keys here: .*namespace/],
+    ['unknown nested key', 'stack: local\ndatabase:\n  type: in-cluster\n  storag: {}\n', 'database.storag', /unknown key; allowed keys here: resources, storage, type/],
+    ['wrong type', 'stack: local\napply:\n  timeoutSeconds: soon\n', 'apply.timeoutSeconds', /must be a number/],
+    ['out of range', 'stack: local\napply:\n  timeoutSeconds: 99999\n', 'apply.timeoutSeconds', /at most 7200/],
+    ['value below minimum', 'stack: local\ndatabase:\n  type: in-cluster\n  storage:\n    size: 100Mi\n', 'database.storage.size', /at least 1Gi/],
+    ['malformed quantity', 'stack: local\ndatabase:\n  type: in-cluster\n  storage:\n    size: lots\n', 'database.storage.size', /Kubernetes quantity/],
+    ['unknown database type', 'stack: local\ndatabase:\n  type: oracle\n', 'database.type', /must be one of: "in-cluster"/],
+    ['request above limit (cross-field)', 'stack: local\ndatabase:\n  type: in-cluster\n  resources:\n    cpu: { request: "2", limit: 500m }\n    memory: { request: 2Gi, limit: 1Gi }\n',
+      'database.resources.memory.request', /request 2Gi exceeds limit 1Gi/],
+    ['invalid namespace name', 'stack: local\nnamespace: Kube_Flow\n', 'namespace', /DNS label/],
+    ['reserved namespace', 'stack: local\nnamespace: kube-system\n', 'namespace', /reserved namespace/],
+    ['registry mirror with scheme', 'stack: local\nimages:\n  registryMirror: https://registry.corp\n', 'images.registryMirror', /without a scheme/],
+    ['duplicate pull secret', 'stack: local\nimages:\n  pullSecrets: [regcred, regcred]\n', 'images.pullSecrets', /twice/],
+    ['bad enum', 'stack: local\ngitops:\n  flux:\n    sourceRef:\n      kind: HelmRepository\n', 'gitops.flux.sourceRef.kind', /must be one of: "GitRepository", "OCIRepository", "Bucket"/],
+    ['unknown stack', 'stack: mars\n', 'stack', /unknown stack "mars"; allowed: local/],
+    ['missing stack', 'namespace: kubeflow\n', 'stack', /required: the stack this overlay layers over/],
+    ['not a mapping', '- stack: local\n', '(root)', /must be a mapping of settings, got a list/],
+    ['unreadable YAML', 'stack: local\nnamespace: [unclosed\n', '(yaml)', /.+/],
+    ['duplicate key', 'stack: local\nnamespace: a\nnamespace: b\n', '(yaml)', /unique|duplicate/i],
+  ];
+
+  test.each(cases)('%s', (_name, text, fieldPath, message) => {
+    const dir = withOverlays({ bad: text });
+    const result = cli(['synth', '--env', 'bad', '--out', 'out'], dir);
+    expect(result.code).toBe(2);
+    const line = result.err.split('\n').find((l) => l.includes(`- ${fieldPath}:`));
+    expect(line).toBeDefined();
+    expect(line).toMatch(message);
+    expect(result.err).not.toMatch(/\n\s+at /); // no stack trace
+    expect(listFiles(path.join(dir, 'out'))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  test('--all writes nothing when one overlay is bad, even if others are fine', () => {
+    const dir = withOverlays({ good: 'stack: local\n', bad: 'stack: local\nnamespace: 1\n' });
+    const result = cli(['synth', '--all', '--out', 'out'], dir);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/- namespace: must be a string/);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  test('unknown --env names the overlays that exist', () => {
+    const dir = withOverlays({ local: 'stack: local\n', staging: 'stack: local\n' });
+    const result = cli(['synth', '--env', 'prod', '--out', 'out'], dir);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/--env: no overlay "prod" .*available: local, staging/);
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  });
+
+  test('--env that is not a name is rejected before touching the filesystem', () => {
+    const dir = withOverlays({ local: 'stack: local\n' });
+    const result = cli(['synth', '--env', '../etc/passwd', '--out', 'out'], dir);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/--env: "..\/etc\/passwd" is not an environment name/);
+  });
+
+  test('unknown CLI option exits 2 with usage help', () => {
+    const result = cli(['synth', '--evn', 'local']);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/unknown option '--evn'/);
+  });
+
+  test('--env and --all conflict', () => {
+    const result = cli(['synth', '--env', 'local', '--all']);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/cannot be used with/);
+  });
+});
