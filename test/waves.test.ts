@@ -158,6 +158,7 @@ describe('cases a fixed wave list deadlocks on', () => {
     // Fixed list: webhook and mutated workload land in the same wave; with failurePolicy Fail the mutated pods are
     // rejected (or, with Ignore, silently unmutated) until the webhook happens to be ready.
     expect(waveOf(fixed, 'Deployment', 'poddefaults')).toBe(waveOf(fixed, 'Deployment', 'mutated'));
+    expect(validate(fixed).filter((f) => f.rule === 'webhook-order').map((f) => f.object)).toEqual(['Deployment/kf/mutated']);
 
     const ordered = build(true);
     expect(validate(ordered)).toEqual([]);

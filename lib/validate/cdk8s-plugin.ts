@@ -32,7 +32,7 @@ export interface KfkitValidationProps {
   readonly skipRules?: readonly string[];
 }
 
-const ORDER_RULES = ['wave-order', 'provider-order'];
+const ORDER_RULES = ['wave-order', 'provider-order', 'webhook-order'];
 
 const FIX: Readonly<Record<string, string>> = {
   'openapi': 'Fix the field so the object matches the Kubernetes API schema.',
@@ -44,6 +44,7 @@ const FIX: Readonly<Record<string, string>> = {
   'image-tag': 'Pin the image to a tag or digest.',
   'secret-values': 'Reference a Secret instead of a literal; generate credentials in the cluster.',
   'wave-order': 'Install the CRD / Namespace in an earlier wave.',
+  'webhook-order': 'Install the webhook and its workload in a wave before the objects it intercepts (InstallPlan.addWave).',
 };
 
 /** Finds the kfkit tree (a directory holding kfkit.json) a manifest belongs to, if any. */

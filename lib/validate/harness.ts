@@ -11,6 +11,7 @@ import { checkSecretValues, SECRET_VALUES_RULE } from './secrets';
 import { Finding, HarnessInput } from './types';
 import { compareStrings } from './util';
 import { checkWaveOrder, WAVE_ORDER_RULE } from './waves';
+import { checkWebhookOrder, WEBHOOK_ORDER_RULE } from './webhooks';
 
 /** A check of the harness. */
 export interface Check {
@@ -30,6 +31,7 @@ export const CHECKS: readonly Check[] = [
   { rules: [IMAGE_TAG_RULE], run: checkImageTags },
   { rules: [SECRET_VALUES_RULE], run: checkSecretValues },
   { rules: [WAVE_ORDER_RULE], run: checkWaveOrder },
+  { rules: [WEBHOOK_ORDER_RULE], run: checkWebhookOrder },
 ];
 
 /** Every rule id the harness can report. */
@@ -50,7 +52,7 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
 /**
  * Validates placed manifests: runs every check of {@link CHECKS} (rules `openapi`, `crd`, `duplicate`,
  * `dangling-reference`, `provider-order`, `provides-annotation`, `resources`, `image-tag`, `secret-values`,
- * `wave-order`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
+ * `wave-order`, `webhook-order`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
  */
 export function validate(input: HarnessInput): Finding[] {
   return sortFindings(CHECKS.flatMap((check) => check.run(input)));
