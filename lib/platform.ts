@@ -1,7 +1,12 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { ExternalArtifactStore } from './components/external-artifact-store';
+import { ExternalDatabase } from './components/external-database';
 import { MysqlDatabase } from './components/mysql';
+import { PostgresDatabase } from './components/postgresql';
+import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
+import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { KfkitContext } from './core/context';
 import { IDatabase } from './core/database';
 import { ImageCatalog } from './core/images';
@@ -24,6 +29,8 @@ export class KubeflowPlatform extends Chart {
   public readonly platformNamespace: PlatformNamespace;
   /** The metadata database. */
   public readonly database: IDatabase;
+  /** The artifact store. */
+  public readonly artifactStore: IArtifactStore;
 
   public constructor(scope: Construct, id: string, props: KubeflowPlatformProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -32,11 +39,53 @@ export class KubeflowPlatform extends Chart {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
     });
     this.platformNamespace = new PlatformNamespace(this, 'Namespace', { name: config.namespace });
-    this.database = new MysqlDatabase(this, 'MetadataDatabase', {
-      namespace: this.platformNamespace.name,
-      storageSize: config.database.storage.size,
-      storageClass: config.database.storage.storageClass,
-      resources: config.database.resources,
+    this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
+    this.database = this.createDatabase(config);
+    this.artifactStore = this.createArtifactStore(config);
+  }
+
+  private createArtifactStore(config: PlatformConfig): IArtifactStore {
+    const store = config.objectStore;
+    const namespace = this.platformNamespace.name;
+    if (store.type === 'in-cluster') {
+      return new SeaweedfsArtifactStore(this, 'ArtifactStore', {
+        namespace, bucket: store.bucket, storageSize: store.storage.size, storageClass: store.storage.storageClass, resources: store.resources,
+      });
+    }
+    const credentials: ArtifactCredentials = store.credentials.type === 'irsa'
+      // The schema guarantees cloud.aws.roles.pipelines for irsa.
+      ? { type: 'irsa', roleArn: config.cloud.aws?.roles.pipelines ?? '' }
+      : store.credentials;
+    return new ExternalArtifactStore(this, 'ArtifactStore', {
+      namespace,
+      provider: store.provider,
+      endpoint: store.endpoint,
+      region: store.region ?? (store.provider === 's3' ? config.cloud.aws?.region : undefined),
+      bucket: store.bucket,
+      pathStyle: store.pathStyle,
+      secure: store.secure,
+      credentials,
     });
+  }
+
+  private createDatabase(config: PlatformConfig): IDatabase {
+    const db = config.database;
+    const namespace = this.platformNamespace.name;
+    if (db.type === 'external') {
+      return new ExternalDatabase(this, 'MetadataDatabase', {
+        namespace,
+        engine: db.engine,
+        host: db.host,
+        port: db.port,
+        credentials: { secretName: db.credentialsSecret.name, usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
+        tls: { mode: db.tls.mode, caSecret: db.tls.caSecret },
+        databaseNames: db.names,
+      });
+    }
+    const common = { namespace, storageSize: db.storage.size, storageClass: db.storage.storageClass, resources: db.resources, databaseNames: db.names };
+    switch (db.engine) {
+      case 'mysql': return new MysqlDatabase(this, 'MetadataDatabase', common);
+      case 'postgresql': return new PostgresDatabase(this, 'MetadataDatabase', common);
+    }
   }
 }

@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { loadOverlay } from '../lib/config/load';
-import { Synthesized, SynthesizedWave } from '../lib/synth/collect';
+import { PROTECTED_ANNOTATION, Synthesized, SynthesizedWave } from '../lib/synth/collect';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { K8sObject } from '../lib/validate/types';
 import { STACKS } from '../stacks';
@@ -19,12 +19,19 @@ import { STACKS } from '../stacks';
 /** Annotation @pulumi/kubernetes reads to await a custom condition. */
 export const PULUMI_WAIT_FOR = 'pulumi.com/waitFor';
 
-/** One wave as deployed. */
+/** One wave as deployed: its objects, split into the data-holding ones (protected) and the rest. */
 export interface WaveDeployment {
   readonly wave: SynthesizedWave;
   readonly objects: readonly K8sObject[];
-  readonly group: k8s.yaml.v2.ConfigGroup;
-  readonly dependsOn?: k8s.yaml.v2.ConfigGroup;
+  /** The wave's groups: the unprotected objects, and (if any) the protected ones with `protect: true`. */
+  readonly groups: readonly k8s.yaml.v2.ConfigGroup[];
+  /** The groups of the previous wave, which every group of this wave depends on. */
+  readonly dependsOn: readonly k8s.yaml.v2.ConfigGroup[];
+}
+
+/** Whether kfkit marked an object as holding data (`kfkit.dev/protected`). */
+export function isProtected(o: K8sObject): boolean {
+  return o.metadata.annotations?.[PROTECTED_ANNOTATION] !== undefined;
 }
 
 /** The objects of a wave, with kfkit's condition waits translated to `pulumi.com/waitFor`. */
@@ -38,18 +45,27 @@ export function waveObjects(s: Synthesized, wave: SynthesizedWave): K8sObject[] 
   });
 }
 
-/** Creates one ConfigGroup per wave, each depending on the previous. */
+/**
+ * Creates the ConfigGroups of every wave, each depending on all groups of the previous wave. Objects kfkit marked
+ * as holding data go into a separate group created with `protect: true`, which Pulumi passes on to its children,
+ * so `pulumi destroy` or removing them from the program never deletes a volume or its namespace.
+ */
 export function deployWaves(s: Synthesized, opts: pulumi.ComponentResourceOptions = {}): WaveDeployment[] {
   const out: WaveDeployment[] = [];
-  let previous: k8s.yaml.v2.ConfigGroup | undefined;
+  let previous: k8s.yaml.v2.ConfigGroup[] = [];
   for (const wave of s.waves) {
     const objects = waveObjects(s, wave);
-    const group: k8s.yaml.v2.ConfigGroup = new k8s.yaml.v2.ConfigGroup(`wave-${wave.dir}`, { objs: objects }, {
-      ...opts,
-      dependsOn: previous ? [previous] : [],
-    });
-    out.push({ wave, objects, group, dependsOn: previous });
-    previous = group;
+    const dependsOn = previous;
+    const group = (suffix: string, objs: K8sObject[], protect: boolean) =>
+      new k8s.yaml.v2.ConfigGroup(`wave-${wave.dir}${suffix}`, { objs }, { ...opts, protect: protect || opts.protect, dependsOn });
+    const data = objects.filter(isProtected);
+    const rest = objects.filter((o) => !isProtected(o));
+    const groups = [
+      ...(rest.length > 0 ? [group('', rest, false)] : []),
+      ...(data.length > 0 ? [group('-data', data, true)] : []),
+    ];
+    out.push({ wave, objects, groups, dependsOn });
+    previous = groups;
   }
   return out;
 }

@@ -14,7 +14,9 @@ describe('kfkit CLI', () => {
   test('list-images prints every deployed image once, sorted', () => {
     const r = cli(['list-images', '--overlays', OVERLAYS]);
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')).toEqual(['docker.io/library/mysql:8.4', 'docker.io/library/python:3.13-alpine3.22']);
+    expect(r.out.split('\n')).toEqual([
+      'docker.io/amazon/aws-cli:2.27.50', 'docker.io/library/mysql:8.4', 'docker.io/library/python:3.13-alpine3.22', 'ghcr.io/chrislusf/seaweedfs:4.34',
+    ]);
   });
 
   test('footprint sums requests and limits per component', () => {

@@ -9,13 +9,14 @@ describe('configuration', () => {
   test('local overlay resolves with stack values under schema defaults', () => {
     const config = resolveConfig({ stack: 'local' }, STACKS);
     expect(config.namespace).toBe('kubeflow');
-    expect(config.database).toMatchObject({ type: 'in-cluster', storage: { size: '5Gi' } });
+    expect(config.database).toMatchObject({ type: 'in-cluster', engine: 'mysql', storage: { size: '5Gi' } });
     expect(config.gitops.flux.sourceRef).toEqual({ kind: 'GitRepository', name: 'kfkit', namespace: 'flux-system' });
     expect(config.apply.timeoutSeconds).toBe(600);
   });
 
   test('overlay values win over stack values; arrays replace', () => {
     const config = resolveConfig({ stack: 'local', database: { type: 'in-cluster', storage: { size: '50Gi' } }, images: { pullSecrets: ['a'] } }, STACKS);
+    if (config.database.type !== 'in-cluster') throw new Error('expected in-cluster');
     expect(config.database.storage.size).toBe('50Gi');
     expect(config.database.resources.memory.limit).toBe('1Gi');
     expect(mergeValues({ a: [1, 2], b: { c: 1 } }, { a: [3], b: { d: 2 } })).toEqual({ a: [3], b: { c: 1, d: 2 } });
@@ -43,6 +44,8 @@ describe('configuration', () => {
   });
 });
 
+const EXTERNAL_S3 = (credentials: string) => `stack: local\nobjectStore:\n  type: external\n  bucket: kf-artifacts\n  ${credentials}\n`;
+
 /**
  * Bad input through the CLI, as a user meets it: exit code 2, a message naming the field path and what is
  * allowed, and nothing written — not even the output root.
@@ -50,7 +53,7 @@ describe('configuration', () => {
 describe('invalid overlays fail with the field path and write nothing', () => {
   const cases: [string, string, string, RegExp][] = [
     ['unknown top-level key', 'stack: local\nnamepsace: kf\n', 'namepsace', /unknown key; allowed keys here: .*namespace/],
-    ['unknown nested key', 'stack: local\ndatabase:\n  type: in-cluster\n  storag: {}\n', 'database.storag', /unknown key; allowed keys here: resources, storage, type/],
+    ['unknown nested key', 'stack: local\ndatabase:\n  type: in-cluster\n  storag: {}\n', 'database.storag', /unknown key; allowed keys here: engine, names, resources, storage, type$/],
     ['wrong type', 'stack: local\napply:\n  timeoutSeconds: soon\n', 'apply.timeoutSeconds', /must be a number/],
     ['out of range', 'stack: local\napply:\n  timeoutSeconds: 99999\n', 'apply.timeoutSeconds', /at most 7200/],
     ['value below minimum', 'stack: local\ndatabase:\n  type: in-cluster\n  storage:\n    size: 100Mi\n', 'database.storage.size', /at least 1Gi/],
@@ -68,6 +71,25 @@ describe('invalid overlays fail with the field path and write nothing', () => {
     ['not a mapping', '- stack: local\n', '(root)', /must be a mapping of settings, got a list/],
     ['unreadable YAML', 'stack: local\nnamespace: [unclosed\n', '(yaml)', /.+/],
     ['duplicate key', 'stack: local\nnamespace: a\nnamespace: b\n', '(yaml)', /unique|duplicate/i],
+    ['external database without host', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  credentialsSecret: { name: db }\n',
+      'database.host', /required/],
+    ['external database without credentials', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  host: db.example.com\n',
+      'database.credentialsSecret', /required/],
+    ['external database host with scheme', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  host: mysql://db\n  credentialsSecret: { name: db }\n',
+      'database.host', /without scheme/],
+    ['storage keys on an external database', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  host: db\n  credentialsSecret: { name: db }\n  storage: {}\n',
+      'database.storage', /unknown key; allowed keys here: .*credentialsSecret/],
+    ['IRSA without an AWS target', EXTERNAL_S3('credentials: { type: irsa }'), 'cloud.aws', /required when objectStore.credentials.type is irsa/],
+    ['IRSA without the pipelines role', `${EXTERNAL_S3('credentials: { type: irsa }')}cloud:\n  aws:\n    region: eu-west-1\n    oidcProviderArn: arn:aws:iam::1:oidc-provider/x\n`,
+      'cloud.aws.roles.pipelines', /role pipeline pods assume/],
+    ['IRSA with GCS', 'stack: local\nobjectStore:\n  type: external\n  provider: gcs\n  bucket: kf-artifacts\n  credentials: { type: irsa }\ncloud:\n  aws: { region: eu-west-1 }\n',
+      'objectStore.credentials.type', /works only with provider s3, not gcs/],
+    ['s3-compatible without endpoint', 'stack: local\nobjectStore:\n  type: external\n  provider: s3-compatible\n  region: us-east-1\n  bucket: kf-artifacts\n  credentials: { type: secret, secretName: s3 }\n',
+      'objectStore.endpoint', /required for provider s3-compatible/],
+    ['S3 without a region', EXTERNAL_S3('credentials: { type: secret, secretName: s3 }'), 'objectStore.region', /required for provider s3 unless cloud.aws.region/],
+    ['malformed role ARN', `${EXTERNAL_S3('credentials: { type: irsa }')}cloud:\n  aws:\n    region: eu-west-1\n    roles: { pipelines: 'role/kfp' }\n`,
+      'cloud.aws.roles.pipelines', /must be an AWS iam ARN/],
+    ['bad backup schedule', 'stack: local\nbackup:\n  schedule: daily\n', 'backup.schedule', /cron schedule with five fields/],
   ];
 
   test.each(cases)('%s', (_name, text, fieldPath, message) => {

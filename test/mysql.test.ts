@@ -40,7 +40,9 @@ describe('in-cluster MySQL', () => {
   });
 
   test('pods meet the restricted profile and only the generator mounts a token', () => {
-    for (const o of s.objects.filter((x) => ['StatefulSet', 'Job'].includes(x.manifest.kind))) {
+    const mysqlPods = s.objects.filter((x) => ['StatefulSet', 'Job'].includes(x.manifest.kind) && x.manifest.metadata.labels?.['app.kubernetes.io/component'] === 'metadata-db');
+    expect(mysqlPods.map((o) => o.manifest.metadata.name).sort()).toEqual(['mysql', 'mysql-secret-generator']);
+    for (const o of mysqlPods) {
       const pod = (o.manifest as unknown as Pod).spec.template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       for (const c of pod.containers) {

@@ -19,8 +19,8 @@ describe('Pulumi program', () => {
     const s = synthesize(localConfig());
     const deployed = program.deployWaves(s);
     expect(deployed.map((d) => d.wave.dir)).toEqual(s.waves.map((w) => w.dir));
-    expect(deployed[0]?.dependsOn).toBeUndefined();
-    for (let i = 1; i < deployed.length; i++) expect(deployed[i]?.dependsOn).toBe(deployed[i - 1]?.group);
+    expect(deployed[0]?.dependsOn).toEqual([]);
+    for (let i = 1; i < deployed.length; i++) expect(deployed[i]?.dependsOn).toEqual(deployed[i - 1]?.groups);
     expect(deployed.flatMap((d) => d.objects).length).toBe(s.objects.length);
   });
 
@@ -36,10 +36,24 @@ describe('Pulumi program', () => {
     for (const o of program.waveObjects(s, credentials)) expect(o.metadata.annotations?.[program.PULUMI_WAIT_FOR]).toBeUndefined();
   });
 
+  test('data-holding objects get their own protected group in their wave', () => {
+    const s = synthesize(localConfig());
+    const deployed = program.deployWaves(s);
+    const protectedNames = deployed.flatMap((d) => d.objects.filter(program.isProtected).map((o) => `${o.kind}/${o.metadata.name}`));
+    expect(protectedNames).toEqual(expect.arrayContaining(['Namespace/kubeflow', 'PersistentVolumeClaim/mysql-pv-claim']));
+    const namespaces = deployed.find((d) => d.wave.name === 'namespaces')!;
+    // Only the platform namespace is in that wave, and it holds data: one group, the protected one.
+    expect(namespaces.groups).toHaveLength(1);
+    expect((namespaces.groups[0] as unknown as { __protect: boolean }).__protect).toBe(true);
+    const controllers = deployed.find((d) => d.wave.name === 'controllers')!;
+    // (__protect is how the Pulumi SDK records the option; children inherit it.)
+    expect(controllers.groups.map((g) => (g as unknown as { __protect?: boolean }).__protect === true)).toEqual([false, true]);
+  });
+
   test('the program validates before deploying and names the overlay error', () => {
     const dir = withOverlays({ broken: 'stack: local\nnamespace: Bad\n' });
     const config = new pulumi.Config('kfkit');
     expect(() => program.program('broken', config, path.join(dir, 'overlays'))).toThrow(/namespace: .*DNS label/);
-    expect(program.program('local', config, path.join(ROOT, 'overlays')).waves).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers']);
+    expect(program.program('local', config, path.join(ROOT, 'overlays')).waves).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers', '04-storage-init']);
   });
 });

@@ -20,7 +20,7 @@ describe('local stack synthesis', () => {
   });
 
   test('waves are numbered folders in install order, each with its kustomization', () => {
-    expect(synthesized.waves.map((w) => w.dir)).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers']);
+    expect(synthesized.waves.map((w) => w.dir)).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers', '04-storage-init']);
     const root = YAML.parse(files.get('kustomization.yaml') as string);
     expect(root.resources).toEqual(synthesized.waves.map((w) => w.dir));
     for (const wave of synthesized.waves) {
@@ -33,7 +33,20 @@ describe('local stack synthesis', () => {
   test('every object carries its Argo CD sync wave', () => {
     for (const o of synthesized.objects) expect(o.manifest.metadata.annotations?.[ARGO_SYNC_WAVE]).toBe(String(o.wave));
     // Only custom resources skip the dry run; the local stack has none.
-    expect(synthesized.objects.filter((o) => o.manifest.metadata.annotations?.[ARGO_SYNC_OPTIONS])).toEqual([]);
+    expect(synthesized.objects.filter((o) => o.manifest.metadata.annotations?.[ARGO_SYNC_OPTIONS]?.includes('SkipDryRun'))).toEqual([]);
+  });
+
+  test('data-holding objects are protected from pruning by Argo CD and Flux (and marked for Pulumi)', () => {
+    const protectedObjects = synthesized.objects.filter((o) => o.manifest.metadata.annotations?.['kfkit.dev/protected'] !== undefined);
+    expect(protectedObjects.map((o) => `${o.manifest.kind}/${o.manifest.metadata.name}`)).toEqual(expect.arrayContaining([
+      'Namespace/kubeflow', 'PersistentVolumeClaim/mysql-pv-claim',
+    ]));
+    for (const o of protectedObjects) {
+      expect(o.manifest.metadata.annotations?.[ARGO_SYNC_OPTIONS]).toBe('Prune=false,Delete=false');
+      expect(o.manifest.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune']).toBe('disabled');
+    }
+    const sts = synthesized.objects.find((o) => o.manifest.kind === 'StatefulSet');
+    expect(sts?.manifest.metadata.annotations?.[ARGO_SYNC_OPTIONS]).toBeUndefined();
   });
 
   test('Flux Kustomizations chain the waves with dependsOn and wait', () => {
@@ -61,9 +74,13 @@ describe('local stack synthesis', () => {
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/01-isolation',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/02-credentials',
+      'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/mlpipeline-minio-artifact-generator --timeout=300s',
       'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/mysql-secret-generator --timeout=300s',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/03-controllers',
       'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/mysql --timeout=300s',
+      'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/seaweedfs --timeout=300s',
+      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/04-storage-init',
+      'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/seaweedfs-create-bucket --timeout=300s',
     ]);
   });
 });

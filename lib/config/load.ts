@@ -36,10 +36,15 @@ function isPlain(v: unknown): v is Plain {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Deep merge: objects merge key by key, anything else (arrays included) from `over` replaces `base`. */
+/**
+ * Deep merge: objects merge key by key, anything else (arrays included) from `over` replaces `base`. An object whose
+ * `type` differs from the base's (`database: { type: external }` over a stack's in-cluster database) replaces it:
+ * the settings of one variant mean nothing to another.
+ */
 export function mergeValues(base: unknown, over: unknown): unknown {
   if (over === undefined) return base;
   if (!isPlain(base) || !isPlain(over)) return over;
+  if (over.type !== undefined && base.type !== undefined && over.type !== base.type) return over;
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = mergeValues(base[k], v);
   return out;
@@ -51,8 +56,26 @@ function formatPath(p: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
+function valueAt(doc: unknown, p: readonly PropertyKey[]): unknown {
+  let cur = doc;
+  for (const seg of p) cur = isPlain(cur) && typeof seg === 'string' ? cur[seg] : Array.isArray(cur) && typeof seg === 'number' ? cur[seg] : undefined;
+  return cur;
+}
+
+/** The union option a discriminated union picks for the input value at `p` (all options if it cannot tell). */
+function unionOptions(union: z.ZodDiscriminatedUnion, doc: unknown, p: readonly PropertyKey[]): z.ZodObject[] {
+  const options = union.options.filter((o): o is z.ZodObject => o instanceof z.ZodObject);
+  const value = valueAt(doc, p);
+  const discriminator = union.def.discriminator;
+  const chosen = isPlain(value) ? options.filter((o) => {
+    const field: unknown = o.shape[discriminator];
+    return field instanceof z.ZodLiteral && field.values.has(value[discriminator] as never);
+  }) : [];
+  return chosen.length > 0 ? chosen : options;
+}
+
 /** The strict object schema reached by following `p` from the root, to list the keys allowed there. */
-function objectShapeAt(p: readonly PropertyKey[]): string[] | undefined {
+function objectShapeAt(p: readonly PropertyKey[], doc: unknown): string[] | undefined {
   let schema: z.ZodType = platformConfigSchema;
   const unwrap = (s: z.ZodType): z.ZodType => {
     let cur: z.ZodType = s;
@@ -62,29 +85,27 @@ function objectShapeAt(p: readonly PropertyKey[]): string[] | undefined {
       else return cur;
     }
   };
-  for (const seg of p) {
+  for (const [i, seg] of p.entries()) {
     const cur = unwrap(schema);
     if (cur instanceof z.ZodObject && typeof seg === 'string' && seg in cur.shape) schema = cur.shape[seg] as z.ZodType;
     else if (cur instanceof z.ZodDiscriminatedUnion && typeof seg === 'string') {
-      const opt = cur.options.find((o) => o instanceof z.ZodObject && seg in o.shape) as z.ZodObject | undefined;
+      const opt = unionOptions(cur, doc, p.slice(0, i)).find((o) => seg in o.shape);
       if (!opt) return undefined;
       schema = opt.shape[seg] as z.ZodType;
     } else return undefined;
   }
   const last = unwrap(schema);
   if (last instanceof z.ZodObject) return Object.keys(last.shape).sort();
-  if (last instanceof z.ZodDiscriminatedUnion) {
-    return [...new Set(last.options.flatMap((o) => (o instanceof z.ZodObject ? Object.keys(o.shape) : [])))].sort();
-  }
+  if (last instanceof z.ZodDiscriminatedUnion) return [...new Set(unionOptions(last, doc, p).flatMap((o) => Object.keys(o.shape)))].sort();
   return undefined;
 }
 
 /** Turns zod issues into field-path messages that say what is allowed. */
-export function describeIssues(error: z.ZodError): ConfigIssue[] {
+export function describeIssues(error: z.ZodError, doc?: unknown): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      const allowed = objectShapeAt(issue.path);
+      const allowed = objectShapeAt(issue.path, doc);
       for (const key of issue.keys) {
         issues.push({
           path: formatPath([...issue.path, key]),
@@ -119,8 +140,9 @@ export function resolveConfig(doc: unknown, stacks: readonly StackDefinition[], 
   }
   const stack = stacks.find((s) => s.name === doc.stack);
   if (!stack) throw new ConfigError(source, [{ path: 'stack', message: `unknown stack "${doc.stack}"; allowed: ${names.join(', ')}` }]);
-  const result = platformConfigSchema.safeParse(mergeValues(stack.defaults, doc), { reportInput: true });
-  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  const merged = mergeValues(stack.defaults, doc);
+  const result = platformConfigSchema.safeParse(merged, { reportInput: true });
+  if (!result.success) throw new ConfigError(source, describeIssues(result.error, merged));
   return Object.freeze(result.data);
 }
 

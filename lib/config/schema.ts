@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { databaseConsumerIssues } from '../core/database-consumers';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 
 /**
@@ -50,18 +51,114 @@ const imagesSchema = z.strictObject({
     .meta({ description: 'Image pull Secrets added to every pod kfkit writes. Default: none.' }),
 });
 
-const inClusterDatabaseSchema = z.strictObject({
-  type: z.literal('in-cluster').meta({ description: 'A MySQL 8 StatefulSet in the platform namespace.' }),
-  storage: z.strictObject({
-    size: quantity('20Gi').default('20Gi').refine((q) => (tryParseQuantity(q) ?? Infinity) >= 2 ** 30, 'must be at least 1Gi')
-      .meta({ description: 'PersistentVolumeClaim size. Default: 20Gi.' }),
-    storageClass: dnsLabel('storageClass').optional()
-      .meta({ description: 'StorageClass of the PersistentVolumeClaim. Default: the cluster default StorageClass.' }),
-  }).prefault({}),
-  resources: resourcesSchema.prefault({ cpu: { request: '100m' }, memory: { request: '800Mi', limit: '1Gi' } })
-    .meta({ description: 'Compute budget of the database container. Default: 100m CPU, 800Mi memory request, 1Gi limit.' }),
+const storageSchema = (defaultSize: string) => z.strictObject({
+  size: quantity('20Gi').default(defaultSize).refine((q) => (tryParseQuantity(q) ?? Infinity) >= 2 ** 30, 'must be at least 1Gi')
+    .meta({ description: `PersistentVolumeClaim size. Default: ${defaultSize}.` }),
+  storageClass: dnsLabel('storageClass').optional()
+    .meta({ description: 'StorageClass of the PersistentVolumeClaim. Default: the cluster default StorageClass.' }),
 });
 
+const hostname = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i, 'must be a host name or IP address, without scheme or port');
+const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
+const secretKeyRef = z.strictObject({
+  name: dnsLabel('Secret name'),
+  key: z.string().min(1).regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key (letters, digits, -, _, .)'),
+});
+
+const databaseNamesSchema = z.strictObject({
+  pipelines: dnsLabel('database name').default('mlpipeline').meta({ description: 'Kubeflow Pipelines database. Default: mlpipeline.' }),
+  metadata: dnsLabel('database name').default('metadb').meta({ description: 'ML Metadata database. Default: metadb.' }),
+  cache: dnsLabel('database name').default('cachedb').meta({ description: 'Pipeline cache database. Default: cachedb.' }),
+  katib: dnsLabel('database name').default('katib').meta({ description: 'Katib database. Default: katib.' }),
+}).prefault({});
+
+const engine = z.enum(['mysql', 'postgresql']);
+
+const inClusterDatabaseSchema = z.strictObject({
+  type: z.literal('in-cluster').meta({ description: 'A database StatefulSet in the platform namespace, credentials generated in the cluster.' }),
+  engine: engine.default('mysql').meta({ description: 'mysql (MySQL 8.4, what upstream KFP, MLMD and Katib use by default) or postgresql. Default: mysql.' }),
+  storage: storageSchema('20Gi').prefault({}),
+  resources: resourcesSchema.prefault({ cpu: { request: '100m' }, memory: { request: '800Mi', limit: '1Gi' } })
+    .meta({ description: 'Compute budget of the database container. Default: 100m CPU, 800Mi memory request, 1Gi limit.' }),
+  names: databaseNamesSchema,
+});
+
+const externalDatabaseSchema = z.strictObject({
+  type: z.literal('external').meta({ description: 'A database kfkit does not run (RDS, Cloud SQL, an existing server).' }),
+  engine: engine.meta({ description: 'mysql or postgresql (required).' }),
+  host: hostname.meta({ description: 'Host name of the server (required).' }),
+  port: port.optional().meta({ description: 'Port. Default: 3306 (mysql) or 5432 (postgresql).' }),
+  credentialsSecret: z.strictObject({
+    name: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace (created by you or External Secrets).' }),
+    usernameKey: z.string().min(1).default('username'),
+    passwordKey: z.string().min(1).default('password'),
+  }).meta({ description: 'Where consumers read the credentials (required). kfkit never sees the values.' }),
+  tls: z.strictObject({
+    mode: z.enum(['disabled', 'required', 'verify-ca', 'verify-full'])
+      .meta({ description: 'TLS mode consumers use (required: a deliberate choice, checked against what each consumer supports).' }),
+    caSecret: secretKeyRef.optional().meta({ description: 'CA bundle for verify-ca / verify-full. Default: system roots.' }),
+  }).meta({ description: 'TLS to the server (required).' }),
+  names: databaseNamesSchema,
+});
+
+const backupSchema = z.strictObject({
+  enabled: z.boolean().default(true).meta({ description: 'Scheduled logical backups of the in-cluster database to the artifact store. Default: true.' }),
+  schedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a cron schedule with five fields, e.g. "0 3 * * *"').default('0 3 * * *')
+    .meta({ description: 'Cron schedule. Default: 03:00 daily.' }),
+  retentionDays: z.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(14)
+    .meta({ description: 'Days backups are kept. Default: 14.' }),
+  prefix: z.string().regex(/^[a-z0-9][-a-z0-9/]*[a-z0-9]$/, 'must be an object key prefix: lowercase letters, digits, - and /').default('backups/metadata-db')
+    .meta({ description: 'Key prefix in the artifact bucket. Default: backups/metadata-db.' }),
+}).prefault({});
+
+const credentialsSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('secret'),
+    secretName: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace.' }),
+    accessKeyKey: z.string().min(1).default('accesskey'),
+    secretKeyKey: z.string().min(1).default('secretkey'),
+  }),
+  z.strictObject({
+    type: z.literal('irsa').meta({ description: 'AWS IAM Roles for Service Accounts; the role comes from cloud.aws.roles.pipelines.' }),
+  }),
+  z.strictObject({
+    type: z.literal('workload-identity'),
+    gcpServiceAccount: z.string().regex(/^[a-z][-a-z0-9]*@[-a-z0-9.]+\.iam\.gserviceaccount\.com$/, 'must be a Google service account e-mail (name@project.iam.gserviceaccount.com)'),
+  }),
+]);
+
+const inClusterObjectStoreSchema = z.strictObject({
+  type: z.literal('in-cluster').meta({ description: 'SeaweedFS (S3 API) in the platform namespace.' }),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').default('mlpipeline')
+    .meta({ description: 'Artifact bucket, created on install. Default: mlpipeline.' }),
+  storage: storageSchema('20Gi').prefault({}),
+  resources: resourcesSchema.prefault({ cpu: { request: '100m' }, memory: { request: '256Mi', limit: '1Gi' } })
+    .meta({ description: 'Compute budget of the store. Default: 100m CPU, 256Mi memory request, 1Gi limit.' }),
+});
+
+const externalObjectStoreSchema = z.strictObject({
+  type: z.literal('external').meta({ description: 'S3, GCS (S3 interoperability) or another S3-compatible service.' }),
+  provider: z.enum(['s3', 'gcs', 's3-compatible']).default('s3'),
+  endpoint: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/i, 'must be host[:port] without scheme').optional()
+    .meta({ description: 'S3 API endpoint. Default: s3.<region>.amazonaws.com (s3) or storage.googleapis.com (gcs); required for s3-compatible.' }),
+  region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1').optional()
+    .meta({ description: 'Region. Default: cloud.aws.region for s3, auto for gcs; required otherwise.' }),
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name').meta({ description: 'Bucket (required).' }),
+  pathStyle: z.boolean().optional().meta({ description: 'Path-style addressing. Default: false for s3, true otherwise.' }),
+  secure: z.boolean().default(true).meta({ description: 'TLS to the endpoint. Default: true.' }),
+  credentials: credentialsSchema.meta({ description: 'How workloads authenticate (required): secret, irsa or workload-identity.' }),
+});
+
+const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an AWS ${service} ARN`);
+
+const awsSchema = z.strictObject({
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').meta({ description: 'AWS region (required).' }),
+  oidcProviderArn: arn('iam').optional().meta({ description: 'IAM OIDC provider of the EKS cluster (for IRSA).' }),
+  roles: z.strictObject({
+    pipelines: arn('iam').optional().meta({ description: 'Role the pipeline ServiceAccounts assume for artifacts (IRSA).' }),
+    profileTemplate: arn('iam').optional().meta({ description: 'Per-tenant role template (tenancy issue).' }),
+  }).prefault({}),
+});
 const fluxSchema = z.strictObject({
   sourceRef: z.strictObject({
     kind: z.enum(['GitRepository', 'OCIRepository', 'Bucket']).default('GitRepository'),
@@ -82,13 +179,50 @@ export const platformConfigSchema = z.strictObject({
     .default('kubeflow')
     .meta({ description: 'Namespace of the platform components. Default: kubeflow.' }),
   images: imagesSchema.prefault({}).meta({ description: 'Image source settings.' }),
-  database: z.discriminatedUnion('type', [inClusterDatabaseSchema]).prefault({ type: 'in-cluster' })
+  database: z.discriminatedUnion('type', [inClusterDatabaseSchema, externalDatabaseSchema]).prefault({ type: 'in-cluster' })
     .meta({ description: 'Metadata database used by Kubeflow Pipelines, ML Metadata and Katib. Default: in-cluster MySQL.' }),
+  backup: backupSchema.meta({ description: 'Backups of the in-cluster database (ignored for an external database, which its service backs up).' }),
+  objectStore: z.discriminatedUnion('type', [inClusterObjectStoreSchema, externalObjectStoreSchema]).prefault({ type: 'in-cluster' })
+    .meta({ description: 'S3-compatible artifact storage. Default: in-cluster SeaweedFS.' }),
+  cloud: z.strictObject({ aws: awsSchema.optional().meta({ description: 'AWS account facts the platform uses (region, IRSA roles). Default: none.' }) }).prefault({}),
   gitops: z.strictObject({ flux: fluxSchema.prefault({}) }).prefault({}).meta({ description: 'GitOps rendering options.' }),
   apply: z.strictObject({
     timeoutSeconds: z.number().int().min(30, 'must be at least 30').max(7200, 'must be at most 7200').default(600)
       .meta({ description: 'How long `kfkit apply` waits for each wave to become ready. Default: 600.' }),
   }).prefault({}),
+}).superRefine((c, ctx) => {
+  const store = c.objectStore;
+  if (store.type === 'external') {
+    const at = (...path: string[]) => ['objectStore', ...path];
+    if (store.provider === 's3-compatible' && store.endpoint === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('endpoint'), message: 'required for provider s3-compatible (host[:port] of the S3 API)' });
+    }
+    if (store.provider === 's3' && store.region === undefined && c.cloud.aws === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('region'), message: 'required for provider s3 unless cloud.aws.region is set' });
+    }
+    if (store.provider === 's3-compatible' && store.region === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('region'), message: 'required for provider s3-compatible (use the region the service expects, often us-east-1)' });
+    }
+    if (store.credentials.type === 'irsa') {
+      if (store.provider !== 's3') {
+        ctx.addIssue({ code: 'custom', path: at('credentials', 'type'), message: `irsa gives AWS identities and works only with provider s3, not ${store.provider}; use secret or workload-identity` });
+      }
+      if (c.cloud.aws === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['cloud', 'aws'], message: 'required when objectStore.credentials.type is irsa: the region, OIDC provider and role ARNs of the AWS target' });
+      } else {
+        if (c.cloud.aws.oidcProviderArn === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['cloud', 'aws', 'oidcProviderArn'], message: 'required when objectStore.credentials.type is irsa' });
+        }
+        if (c.cloud.aws.roles.pipelines === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['cloud', 'aws', 'roles', 'pipelines'], message: 'required when objectStore.credentials.type is irsa: the role pipeline pods assume' });
+        }
+      }
+    }
+    if (store.credentials.type === 'workload-identity' && store.provider !== 'gcs') {
+      ctx.addIssue({ code: 'custom', path: at('credentials', 'type'), message: `workload-identity gives Google identities and works only with provider gcs, not ${store.provider}` });
+    }
+  }
+  for (const issue of databaseConsumerIssues(c.database)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });
 
 /** What an overlay file may contain (defaults not yet applied). */

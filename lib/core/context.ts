@@ -48,6 +48,7 @@ export class KfkitContext extends Construct {
   private readonly apis = new Map<string, ExternalApi>();
   private readonly objects = new Map<string, ExternalObject>();
   private readonly runtime = new Set<ImageKey>();
+  private readonly protectedObjects = new Map<IConstruct, string>();
 
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
@@ -71,6 +72,20 @@ export class KfkitContext extends Construct {
   public runtimeImage(key: ImageKey): string {
     this.runtime.add(key);
     return this.images.image(key);
+  }
+
+  /**
+   * Marks an object that holds data (a PersistentVolumeClaim, the Namespace around it) so no GitOps tool or
+   * Pulumi ever deletes it when it disappears from the output: Argo CD `Prune=false,Delete=false`, Flux
+   * `kustomize.toolkit.fluxcd.io/prune: disabled`, Pulumi `protect`.
+   */
+  public protect(obj: IConstruct, reason: string): void {
+    this.protectedObjects.set(obj, reason);
+  }
+
+  /** Why `obj` is protected, if it is. */
+  public protectionOf(obj: IConstruct): string | undefined {
+    return this.protectedObjects.get(obj);
   }
 
   /** External APIs, sorted. */

@@ -24,32 +24,73 @@ export interface GeneratedSecretProps {
   readonly keys: Readonly<Record<string, GeneratedValue>>;
   /** Labels for the Job's pods and objects. */
   readonly identity: ComponentIdentity;
+  /**
+   * Further Secrets (same namespace) the same Job creates from the same values, for consumers that read one
+   * credential under different Secret names or keys (a server's root password and its clients' password).
+   * @default - none: the Job creates only `name`
+   */
+  readonly sharedWith?: readonly SharedSecret[];
 }
 
 /**
- * The Python program the Job runs: POST the Secret; a 409 (already exists) leaves it untouched. Only the standard
- * library is used. Inputs come from argv: namespace, name, JSON spec of keys.
+ * A Secret made from values of a {@link GeneratedSecret}: each of its keys names the generated key whose value it
+ * carries. The Job reuses the values of whichever of its Secrets already exist, so the Secrets never drift apart,
+ * even when one of them is deleted or an earlier run stopped half-way.
+ */
+export interface SharedSecret {
+  /** Name of the Secret. */
+  readonly name: string;
+  /** Its keys, each mapped to a key of {@link GeneratedSecretProps.keys}, e.g. `{ root_password: 'password' }`. */
+  readonly keys: Readonly<Record<string, string>>;
+}
+
+/**
+ * The Python program the Job runs: POST each Secret; a 409 (already exists) leaves it untouched. Only the standard
+ * library is used. Inputs come from argv: namespace, name, JSON spec (`keys`, `labels` and, for shared Secrets,
+ * `also`: a list of `{name, keys: {key: generated key}}`). With shared Secrets the Job first reads the existing
+ * ones (GET on exactly those names) and reuses their values, so every Secret carries the same credential.
  */
 const PROGRAM = `
-import json, os, secrets, ssl, sys, urllib.error, urllib.request
+import base64, json, os, secrets, ssl, sys, urllib.error, urllib.request
 namespace, name, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 sa = '/var/run/secrets/kubernetes.io/serviceaccount'
-data = {k: v['literal'] if 'literal' in v else secrets.token_urlsafe(v['randomBytes']) for k, v in spec['keys'].items()}
-body = {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'Opaque', 'stringData': data,
-        'metadata': {'name': name, 'namespace': namespace, 'labels': spec['labels']}}
-url = 'https://%s:%s/api/v1/namespaces/%s/secrets' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'], namespace)
-req = urllib.request.Request(url, data=json.dumps(body).encode(), method='POST')
-req.add_header('Authorization', 'Bearer ' + open(sa + '/token').read().strip())
-req.add_header('Content-Type', 'application/json')
-try:
-    urllib.request.urlopen(req, context=ssl.create_default_context(cafile=sa + '/ca.crt'), timeout=30)
-    print('created Secret %s/%s' % (namespace, name))
-except urllib.error.HTTPError as e:
-    if e.code == 409:
-        print('Secret %s/%s exists; left unchanged' % (namespace, name))
-        sys.exit(0)
-    print('creating Secret %s/%s failed: HTTP %d %s' % (namespace, name, e.code, e.read().decode()[:300]), file=sys.stderr)
-    sys.exit(1)
+base = 'https://%s:%s/api/v1/namespaces/%s/secrets' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'], namespace)
+tls = ssl.create_default_context(cafile=sa + '/ca.crt')
+token = open(sa + '/token').read().strip()
+def call(method, url, body=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method)
+    req.add_header('Authorization', 'Bearer ' + token)
+    req.add_header('Content-Type', 'application/json')
+    return json.loads(urllib.request.urlopen(req, context=tls, timeout=30).read() or b'{}')
+targets = [(name, {k: k for k in spec['keys']})] + [(s['name'], s['keys']) for s in spec.get('also', [])]
+values = {}
+if len(targets) > 1:
+    for target, keys in targets:
+        try:
+            data = call('GET', base + '/' + target).get('data') or {}
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                continue
+            print('reading Secret %s/%s failed: HTTP %d %s' % (namespace, target, e.code, e.read().decode()[:300]), file=sys.stderr)
+            sys.exit(1)
+        for key, source in keys.items():
+            if key in data and source not in values:
+                values[source] = base64.b64decode(data[key]).decode()
+                print('Secret %s/%s exists; reusing its %s' % (namespace, target, key))
+for k, v in spec['keys'].items():
+    if k not in values:
+        values[k] = v['literal'] if 'literal' in v else secrets.token_urlsafe(v['randomBytes'])
+for target, keys in targets:
+    body = {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'Opaque', 'stringData': {k: values[s] for k, s in keys.items()},
+            'metadata': {'name': target, 'namespace': namespace, 'labels': spec['labels']}}
+    try:
+        call('POST', base, body)
+        print('created Secret %s/%s' % (namespace, target))
+    except urllib.error.HTTPError as e:
+        if e.code != 409:
+            print('creating Secret %s/%s failed: HTTP %d %s' % (namespace, target, e.code, e.read().decode()[:300]), file=sys.stderr)
+            sys.exit(1)
+        print('Secret %s/%s exists; left unchanged' % (namespace, target))
 `.trim();
 
 /**
@@ -60,6 +101,9 @@ except urllib.error.HTTPError as e:
  * The Job installs in the `credentials` wave (after cluster configuration, before controllers) and `kfkit apply`
  * waits for it to complete, so consumers in later waves always find the Secret. The Job is annotated as the
  * Secret's provider for the validation harness.
+ *
+ * With `sharedWith`, the same Job also creates further Secrets from the same values (one credential that a server
+ * and its clients read under different names); it is annotated as the provider of each.
  */
 export class GeneratedSecret extends Construct {
   /** The wave generated Secrets are created in. Shared by every GeneratedSecret of a platform. */
@@ -74,6 +118,8 @@ export class GeneratedSecret extends Construct {
 
   /** Name of the Secret. */
   public readonly secretName: string;
+  /** Names of every Secret the Job creates: {@link secretName}, then the shared ones in the order given. */
+  public readonly secretNames: readonly string[];
   /** Namespace of the Secret. */
   public readonly namespace: string;
 
@@ -84,7 +130,19 @@ export class GeneratedSecret extends Construct {
         throw new Error(`GeneratedSecret ${props.name}: key "${key}" needs randomBytes >= 16 (got ${value.randomBytes})`);
       }
     }
+    const shared = props.sharedWith ?? [];
+    const names = [props.name, ...shared.map((x) => x.name)];
+    for (const [i, other] of shared.entries()) {
+      if (names.indexOf(other.name) !== i + 1) throw new Error(`GeneratedSecret ${props.name}: Secret "${other.name}" is named twice`);
+      if (Object.keys(other.keys).length === 0) throw new Error(`GeneratedSecret ${props.name}: shared Secret "${other.name}" has no keys`);
+      for (const [key, source] of Object.entries(other.keys)) {
+        if (!Object.hasOwn(props.keys, source)) {
+          throw new Error(`GeneratedSecret ${props.name}: key "${key}" of shared Secret "${other.name}" names "${source}", which is not a generated key`);
+        }
+      }
+    }
     this.secretName = props.name;
+    this.secretNames = names;
     this.namespace = props.namespace;
     const ctx = KfkitContext.of(this);
     const jobName = `${props.name}-generator`;
@@ -97,21 +155,29 @@ export class GeneratedSecret extends Construct {
     });
     new k8s.KubeRole(this, 'Role', {
       metadata: { name: jobName, namespace: props.namespace, labels },
-      // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else.
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create'] }],
+      // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else — except, when
+      // it keeps several Secrets in step, read exactly those (to reuse the values of the ones that already exist).
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        ...(shared.length > 0 ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: names }] : []),
+      ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name: jobName, namespace: props.namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: jobName },
       subjects: [{ kind: 'ServiceAccount', name: jobName, namespace: props.namespace }],
     });
-    const spec = JSON.stringify({ keys: props.keys, labels: standardLabels(props.identity) });
+    const spec = JSON.stringify({
+      keys: props.keys,
+      labels: standardLabels(props.identity),
+      ...(shared.length > 0 ? { also: shared.map((x) => ({ name: x.name, keys: x.keys })) } : {}),
+    });
     new k8s.KubeJob(this, 'Job', {
       metadata: {
         name: jobName,
         namespace: props.namespace,
         labels,
-        annotations: { [PROVIDES_ANNOTATION]: `Secret/${props.namespace}/${props.name}` },
+        annotations: { [PROVIDES_ANNOTATION]: names.map((n) => `Secret/${props.namespace}/${n}`).join(',') },
       },
       spec: {
         backoffLimit: 4,

@@ -28,6 +28,11 @@ const ARGO = 'argoproj/argo-workflows v4.0.5 (as pinned by kubeflow/pipelines 2.
 export const IMAGES = {
   // Metadata database (kubeflow/pipelines platform-agnostic env ships MySQL 8.4).
   'mysql': { repository: 'docker.io/library/mysql', tag: '8.4', upstream: KFP, runtime: false },
+  'postgres': { repository: 'docker.io/library/postgres', tag: '14.7-alpine3.17', upstream: KFP, runtime: false },
+  // Artifact store (kubeflow/pipelines platform-agnostic env ships SeaweedFS).
+  'seaweedfs': { repository: 'ghcr.io/chrislusf/seaweedfs', tag: '4.34', upstream: KFP, runtime: false },
+  // S3 client for database backups and restores.
+  'aws-cli': { repository: 'docker.io/amazon/aws-cli', tag: '2.27.50', upstream: 'aws/aws-cli', runtime: false },
   // kfkit's own one-shot jobs (credential generation) run Python's standard library only.
   'kfkit-python': { repository: 'docker.io/library/python', tag: '3.13-alpine3.22', upstream: 'kfkit', runtime: false },
   // Kubeflow Pipelines backend.

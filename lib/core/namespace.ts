@@ -46,12 +46,14 @@ export class PlatformNamespace extends Construct {
   public readonly name: string;
   /** The enforced Pod Security level. */
   public readonly podSecurity: PodSecurityLevel;
+  /** The Namespace object. */
+  public readonly resource: k8s.KubeNamespace;
 
   public constructor(scope: Construct, id: string, props: PlatformNamespaceProps) {
     super(scope, id);
     this.name = props.name;
     this.podSecurity = props.podSecurity ?? 'restricted';
-    const ns = new k8s.KubeNamespace(this, 'Resource', {
+    this.resource = new k8s.KubeNamespace(this, 'Resource', {
       metadata: {
         name: props.name,
         labels: {
@@ -65,7 +67,7 @@ export class PlatformNamespace extends Construct {
       },
     });
     const plan = KfkitContext.of(this).plan;
-    plan.assign(ns, plan.namespaces);
+    plan.assign(this.resource, plan.namespaces);
     const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name });
     plan.assign(isolation, PlatformNamespace.isolationWave(this));
   }

@@ -7,8 +7,12 @@ import { ExternalApi, ExternalObject, K8sObject, PlacedObject } from '../validat
 
 /** Argo CD annotation carrying the wave index. */
 export const ARGO_SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
-/** Argo CD annotation that lets a custom resource be dry-run before its CRD exists. */
+/** Argo CD annotation with sync options (dry-run of custom resources, pruning). */
 export const ARGO_SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
+/** Flux annotation that exempts an object from garbage collection. */
+export const FLUX_PRUNE = 'kustomize.toolkit.fluxcd.io/prune';
+/** kfkit annotation on data-holding objects: why they are protected from deletion (read by the Pulumi program). */
+export const PROTECTED_ANNOTATION = 'kfkit.dev/protected';
 
 /** Something `kfkit apply` waits for after a wave. */
 export interface WaveWait {
@@ -69,7 +73,15 @@ export function collect(root: IConstruct): Synthesized {
     const waits: WaveWait[] = [];
     for (const { obj, manifest } of members) {
       const annotations: Record<string, string> = { ...manifest.metadata.annotations, [ARGO_SYNC_WAVE]: String(index) };
-      if (!isBuiltInApiVersion(manifest.apiVersion)) annotations[ARGO_SYNC_OPTIONS] = 'SkipDryRunOnMissingResource=true';
+      const syncOptions: string[] = [];
+      if (!isBuiltInApiVersion(manifest.apiVersion)) syncOptions.push('SkipDryRunOnMissingResource=true');
+      const protection = ctx.protectionOf(obj);
+      if (protection !== undefined) {
+        syncOptions.push('Prune=false', 'Delete=false');
+        annotations[FLUX_PRUNE] = 'disabled';
+        annotations[PROTECTED_ANNOTATION] = protection;
+      }
+      if (syncOptions.length > 0) annotations[ARGO_SYNC_OPTIONS] = syncOptions.join(',');
       const placed: K8sObject = { ...manifest, metadata: { ...manifest.metadata, annotations } };
       objects.push({ manifest: placed, wave: index, waveName: wave.name, source: obj.node.path });
       const readiness = ctx.plan.readinessOf(obj);

@@ -1,6 +1,7 @@
 /**
  * The validation harness: runs every check over placed manifests and reports sorted findings.
  */
+import { checkStaticCloudKeys, STATIC_CLOUD_KEYS_RULE } from './cloud-identity';
 import { checkCustomResources, CRD_RULE } from './crd';
 import { checkDuplicates, DUPLICATE_RULE } from './duplicate';
 import { checkImageTags, IMAGE_TAG_RULE } from './images';
@@ -32,6 +33,7 @@ export const CHECKS: readonly Check[] = [
   { rules: [SECRET_VALUES_RULE], run: checkSecretValues },
   { rules: [WAVE_ORDER_RULE], run: checkWaveOrder },
   { rules: [WEBHOOK_ORDER_RULE], run: checkWebhookOrder },
+  { rules: [STATIC_CLOUD_KEYS_RULE], run: checkStaticCloudKeys },
 ];
 
 /** Every rule id the harness can report. */
@@ -52,7 +54,7 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
 /**
  * Validates placed manifests: runs every check of {@link CHECKS} (rules `openapi`, `crd`, `duplicate`,
  * `dangling-reference`, `provider-order`, `provides-annotation`, `resources`, `image-tag`, `secret-values`,
- * `wave-order`, `webhook-order`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
+ * `wave-order`, `webhook-order`, `static-cloud-keys`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
  */
 export function validate(input: HarnessInput): Finding[] {
   return sortFindings(CHECKS.flatMap((check) => check.run(input)));

@@ -28,9 +28,9 @@ describe('validate', () => {
   test('lists its rules', () => {
     expect([...RULES].sort()).toEqual([
       'crd', 'dangling-reference', 'duplicate', 'image-tag', 'openapi', 'provider-order', 'provides-annotation', 'resources',
-      'secret-values', 'wave-order', 'webhook-order',
+      'secret-values', 'static-cloud-keys', 'wave-order', 'webhook-order',
     ]);
-    expect(CHECKS).toHaveLength(9);
+    expect(CHECKS).toHaveLength(10);
   });
 
   test('sortFindings is deterministic and drops exact duplicates', () => {

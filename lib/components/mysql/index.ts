@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { DatabaseEngine, IDatabase, SecretKeyPair } from '../../core/database';
+import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
 import { GeneratedSecret } from '../../core/generated-secret';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { allowTraffic, NetworkPeer } from '../../core/network';
@@ -27,6 +27,11 @@ export interface MysqlDatabaseProps {
    * @default - 100m CPU request; 800Mi memory request, 1Gi limit
    */
   readonly resources?: ResourceBudget;
+  /**
+   * Database names consumers use.
+   * @default - upstream's: mlpipeline, metadb, cachedb, katib
+   */
+  readonly databaseNames?: DatabaseNames;
 }
 
 const PORT = 3306;
@@ -48,6 +53,10 @@ export class MysqlDatabase extends Construct implements IDatabase {
   public readonly host: string;
   public readonly port = PORT;
   public readonly credentials: SecretKeyPair;
+  /** Inside the pod network, traffic is plain TCP, confined by network policy. */
+  public readonly tls: DatabaseTls = { mode: 'disabled' };
+  public readonly databaseNames: DatabaseNames;
+  public readonly inCluster = true;
   /** The database pods, as a network peer. */
   public readonly peer: NetworkPeer;
 
@@ -58,6 +67,7 @@ export class MysqlDatabase extends Construct implements IDatabase {
     const identity: ComponentIdentity = { name: 'mysql', component: 'metadata-db', version: ctx.images.entry('mysql').tag };
     const labels = standardLabels(identity);
     this.host = `mysql.${ns}.svc.cluster.local`;
+    this.databaseNames = props.databaseNames ?? UPSTREAM_DATABASE_NAMES;
     this.peer = { peerName: 'mysql', namespace: ns, podLabels: selectorLabels(identity) };
 
     const secret = new GeneratedSecret(this, 'Credentials', {
@@ -72,7 +82,7 @@ export class MysqlDatabase extends Construct implements IDatabase {
       metadata: { name: 'mysql', namespace: ns, labels },
       automountServiceAccountToken: false,
     });
-    new k8s.KubePersistentVolumeClaim(this, 'Data', {
+    const data = new k8s.KubePersistentVolumeClaim(this, 'Data', {
       metadata: { name: 'mysql-pv-claim', namespace: ns, labels },
       spec: {
         accessModes: ['ReadWriteOnce'],
@@ -80,6 +90,7 @@ export class MysqlDatabase extends Construct implements IDatabase {
         resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize ?? '20Gi') } },
       },
     });
+    ctx.protect(data, 'metadata database volume');
     new k8s.KubeService(this, 'Service', {
       metadata: { name: 'mysql', namespace: ns, labels },
       spec: {
