@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { DatabaseBackup } from './components/database-backup';
 import { ExternalArtifactStore } from './components/external-artifact-store';
 import { ExternalDatabase } from './components/external-database';
 import { MysqlDatabase } from './components/mysql';
@@ -31,6 +32,8 @@ export class KubeflowPlatform extends Chart {
   public readonly database: IDatabase;
   /** The artifact store. */
   public readonly artifactStore: IArtifactStore;
+  /** Scheduled backups of the in-cluster database, when enabled. */
+  public readonly backup?: DatabaseBackup;
 
   public constructor(scope: Construct, id: string, props: KubeflowPlatformProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -42,6 +45,16 @@ export class KubeflowPlatform extends Chart {
     this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
+    if (this.database.inCluster && config.backup.enabled) {
+      this.backup = new DatabaseBackup(this, 'DatabaseBackup', {
+        namespace: this.platformNamespace.name,
+        database: this.database,
+        store: this.artifactStore,
+        schedule: config.backup.schedule,
+        retentionDays: config.backup.retentionDays,
+        prefix: config.backup.prefix,
+      });
+    }
   }
 
   private createArtifactStore(config: PlatformConfig): IArtifactStore {

@@ -66,3 +66,26 @@ describe('kfkit CLI', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('kfkit restore', () => {
+  test('prints the restore Job for a backup timestamp', () => {
+    const r = cli(['restore', '--overlays', OVERLAYS, '--from', '20261123T030000Z']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# kfkit restore: loads s3:\/\/mlpipeline\/backups\/metadata-db\/20261123T030000Z\.sql\.gz/);
+    expect(r.out).toContain('kind: Job');
+    expect(r.out).toContain('name: metadata-db-restore-20261123t030000z');
+  });
+
+  test('a malformed --from is a usage error with one line', () => {
+    const r = cli(['restore', '--overlays', OVERLAYS, '--from', 'yesterday']);
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^kfkit: --from: /);
+  });
+
+  test('--from is required', () => {
+    const r = cli(['restore', '--overlays', OVERLAYS]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/required option '--from <backup>'/);
+  });
+});

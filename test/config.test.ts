@@ -89,6 +89,8 @@ describe('invalid overlays fail with the field path and write nothing', () => {
     ['S3 without a region', EXTERNAL_S3('credentials: { type: secret, secretName: s3 }'), 'objectStore.region', /required for provider s3 unless cloud.aws.region/],
     ['malformed role ARN', `${EXTERNAL_S3('credentials: { type: irsa }')}cloud:\n  aws:\n    region: eu-west-1\n    roles: { pipelines: 'role/kfp' }\n`,
       'cloud.aws.roles.pipelines', /must be an AWS iam ARN/],
+    ['backups with Workload Identity', 'stack: local\nobjectStore:\n  type: external\n  provider: gcs\n  bucket: kf-artifacts\n  credentials: { type: workload-identity, gcpServiceAccount: kfp@proj.iam.gserviceaccount.com }\n',
+      'backup.enabled', /cannot use GKE Workload Identity/],
     ['bad backup schedule', 'stack: local\nbackup:\n  schedule: daily\n', 'backup.schedule', /cron schedule with five fields/],
   ];
 

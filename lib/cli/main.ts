@@ -6,6 +6,7 @@ import { STACKS } from '../../stacks';
 import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { platformConfigJsonSchema } from '../config/schema';
 import { applyPlan } from '../synth/apply';
+import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
 import { footprint, listImages } from '../synth/footprint';
 import { checkPlatform, synthesize } from '../synth/index';
@@ -197,6 +198,17 @@ export function program(io: Io, setExit: (code: number) => void): Command {
     .option('--timeout <seconds>', 'wait per object', '600')
     .action((opts: ApplyOptions) => { setExit(applyCommand(io, opts)); });
 
+  cmd.command('restore')
+    .description('print the Job (and what it needs) that restores the in-cluster database from a backup; apply it with kubectl')
+    .addOption(envOption())
+    .addOption(overlaysOption())
+    .requiredOption('--from <backup>', 'backup timestamp (YYYYMMDDTHHMMSSZ) or its object key')
+    .action((opts: EnvOptions & { readonly from: string }) => {
+      const config = loadOverlay(path.resolve(io.cwd, opts.overlays), opts.env, STACKS);
+      io.out(renderRestore(config, opts.from).trimEnd());
+      setExit(EXIT.ok);
+    });
+
   cmd.command('schema')
     .description('write the JSON Schema of overlay files (for editor autocompletion)')
     .option('-o, --out <file>', 'output file', 'schema/platform-config.schema.json')
@@ -218,7 +230,7 @@ export function run(argv: readonly string[], io: Io = { out: (l) => { console.lo
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    if (e instanceof ConfigError || e instanceof HarnessLoadError || e instanceof UsageError) {
+    if (e instanceof ConfigError || e instanceof HarnessLoadError || e instanceof UsageError || e instanceof RestoreError) {
       io.err(`kfkit: ${e.message}`);
       return EXIT.usage;
     }

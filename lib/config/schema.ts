@@ -222,6 +222,13 @@ export const platformConfigSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: at('credentials', 'type'), message: `workload-identity gives Google identities and works only with provider gcs, not ${store.provider}` });
     }
   }
+  if (c.database.type === 'in-cluster' && c.backup.enabled && store.type === 'external' && store.credentials.type === 'workload-identity') {
+    ctx.addIssue({
+      code: 'custom', path: ['backup', 'enabled'],
+      message: 'backups upload with the AWS CLI, which cannot use GKE Workload Identity (Cloud Storage\'s S3 API needs HMAC keys): ' +
+        'set backup.enabled: false or give objectStore credentials of type secret (an HMAC key pair)',
+    });
+  }
   for (const issue of databaseConsumerIssues(c.database)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });
 
