@@ -48,6 +48,8 @@ export const IMAGES = {
   'kfp-cache-deployer': { repository: 'ghcr.io/kubeflow/kfp-cache-deployer', tag: '2.17.0', upstream: KFP, runtime: false },
   'kfp-metadata-envoy': { repository: 'ghcr.io/kubeflow/kfp-metadata-envoy', tag: '2.17.0', upstream: KFP, runtime: false },
   'kfp-metadata-writer': { repository: 'ghcr.io/kubeflow/kfp-metadata-writer', tag: '2.17.0', upstream: KFP, runtime: false },
+  // Upstream's wait-for-* init containers.
+  'alpine': { repository: 'docker.io/library/alpine', tag: '3.23', upstream: KFP, runtime: false },
   'ml-metadata-store-server': { repository: 'gcr.io/tfx-oss-public/ml_metadata_store_server', tag: '1.14.0', upstream: KFP, runtime: false },
   'kfp-driver': { repository: 'ghcr.io/kubeflow/kfp-driver', tag: '2.17.0', upstream: KFP, runtime: true },
   'kfp-launcher': { repository: 'ghcr.io/kubeflow/kfp-launcher', tag: '2.17.0', upstream: KFP, runtime: true },
