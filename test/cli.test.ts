@@ -36,7 +36,7 @@ describe('kfkit CLI', () => {
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
     expect(lines[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces');
-    expect(lines).toContain('kubectl wait -n kubeflow --for=condition=Complete job/mysql-secret-generator --timeout=120s');
+    expect(lines).toContainEqual(expect.stringMatching(/^kubectl wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=120s$/));
     expect(r.err).toMatch(/\[1\/\d+\] wave 0 \(namespaces\): apply/);
   });
 

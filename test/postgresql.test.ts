@@ -35,11 +35,14 @@ interface PodSpec {
 }
 type Workload = K8sObject & { spec: { serviceName?: string; template: { spec: PodSpec } } };
 
-const find = (objects: readonly PlacedObject[], kind: string, name: string): PlacedObject => {
-  const found = objects.find((o) => o.manifest.kind === kind && o.manifest.metadata.name === name);
-  if (!found) throw new Error(`${kind}/${name} not synthesized`);
+const find = (objects: readonly PlacedObject[], kind: string, name: string | RegExp): PlacedObject => {
+  const found = objects.find((o) => o.manifest.kind === kind && (typeof name === 'string' ? o.manifest.metadata.name === name : name.test(o.manifest.metadata.name)));
+  if (!found) throw new Error(`${kind}/${String(name)} not synthesized`);
   return found;
 };
+/** The credentials Jobs: named after their spec (see lib/core/job-name.ts); ServiceAccount and Role keep the base name. */
+const GENERATOR = /^postgres-secret-extended-generator-[0-9a-f]{8}$/;
+const MYSQL_GENERATOR = /^mysql-secret-generator-[0-9a-f]{8}$/;
 
 /** The local platform with the in-cluster PostgreSQL. */
 function postgresConfig(): PlatformConfig {
@@ -105,7 +108,7 @@ describe('in-cluster PostgreSQL', () => {
 
   test('no Secret and no credential value in the output: one Job generates both upstream Secrets', () => {
     expect(s.objects.filter((o) => o.manifest.kind === 'Secret')).toEqual([]);
-    const job = find(s.objects, 'Job', 'postgres-secret-extended-generator');
+    const job = find(s.objects, 'Job', GENERATOR);
     expect(job.waveName).toBe('credentials');
     expect(job.wave).toBeLessThan(find(s.objects, 'StatefulSet', 'postgres').wave);
     expect(job.manifest.metadata.annotations?.['kfkit.dev/provides']).toBe('Secret/kubeflow/postgres-secret-extended,Secret/kubeflow/postgres-secret');
@@ -243,7 +246,7 @@ print(json.dumps({'store': store, 'created': created, 'methods': methods}))
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 
 (hasPython ? describe : describe.skip)('the generator keeps both PostgreSQL Secrets on one password (needs python3)', () => {
-  const job = find(synthesize(postgresConfig()).objects, 'Job', 'postgres-secret-extended-generator');
+  const job = find(synthesize(postgresConfig()).objects, 'Job', GENERATOR);
   const EXT = 'postgres-secret-extended';
   const ROOT = 'postgres-secret';
 
@@ -275,7 +278,7 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
   });
 
   test('a single generated Secret (MySQL) still only POSTs: no read permission needed', () => {
-    const mysqlJob = find(synthesize(localConfig()).objects, 'Job', 'mysql-secret-generator');
+    const mysqlJob = find(synthesize(localConfig()).objects, 'Job', MYSQL_GENERATOR);
     const r = runGenerator(mysqlJob, {});
     expect(r.methods).toEqual(['POST']);
     expect(r.created).toEqual(['mysql-secret']);

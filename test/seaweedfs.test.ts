@@ -33,12 +33,14 @@ function build(props: Partial<SeaweedfsArtifactStoreProps> = {}, images?: ImageC
   return { store, s: collect(chart) };
 }
 
-const find = (objects: readonly PlacedObject[], kind: string, name: string): PlacedObject => {
-  const found = objects.find((o) => o.manifest.kind === kind && o.manifest.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name}`);
+const find = (objects: readonly PlacedObject[], kind: string, name: string | RegExp): PlacedObject => {
+  const found = objects.find((o) => o.manifest.kind === kind && (typeof name === 'string' ? o.manifest.metadata.name === name : name.test(o.manifest.metadata.name)));
+  if (!found) throw new Error(`no ${kind} ${String(name)}`);
   return found;
 };
-const workload = (objects: readonly PlacedObject[], kind: string, name: string) => find(objects, kind, name).manifest as Workload;
+const workload = (objects: readonly PlacedObject[], kind: string, name: string | RegExp) => find(objects, kind, name).manifest as Workload;
+/** The credentials Job: named after its spec (see lib/core/job-name.ts). */
+const GENERATOR = /^mlpipeline-minio-artifact-generator-[0-9a-f]{8}$/;
 
 describe('in-cluster SeaweedFS artifact store', () => {
   const { store, s } = build();
@@ -89,7 +91,7 @@ describe('in-cluster SeaweedFS artifact store', () => {
     expect(s.objects.filter((o) => o.manifest.kind === 'Secret')).toEqual([]);
     const text = JSON.stringify(s.objects.map((o) => o.manifest));
     for (const literal of ['minio123', '"minio"', 'kubeflow-admin', 's3.configure']) expect(text).not.toContain(literal);
-    const generator = find(s.objects, 'Job', 'mlpipeline-minio-artifact-generator');
+    const generator = find(s.objects, 'Job', GENERATOR);
     expect(generator.manifest.metadata.annotations?.['kfkit.dev/provides']).toBe('Secret/kubeflow/mlpipeline-minio-artifact');
     expect(generator.waveName).toBe('credentials');
     const spec = JSON.parse((generator.manifest as Workload).spec.template.spec.containers[0].args?.[2] ?? '{}') as { keys: Record<string, unknown> };
@@ -133,7 +135,7 @@ describe('in-cluster SeaweedFS artifact store', () => {
     expect(sts.spec.template.spec.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
     expect(sts.spec.template.spec.automountServiceAccountToken).toBe(false);
     expect(container.volumeMounts).toContainEqual({ name: 'tmp', mountPath: '/tmp' });
-    const job = workload(s.objects, 'Job', 'seaweedfs-create-bucket');
+    const job = workload(s.objects, 'Job', store.bucketJobName);
     expect(job.spec.template.spec.automountServiceAccountToken).toBe(false);
     expect(job.spec.template.spec.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
   });
@@ -146,7 +148,11 @@ describe('in-cluster SeaweedFS artifact store', () => {
   });
 
   test('the bucket Job: aws-cli from the catalog, S3 API with the generated keys, idempotent', () => {
-    const job = workload(s.objects, 'Job', 'seaweedfs-create-bucket');
+    expect(store.bucketJobName).toMatch(/^seaweedfs-create-bucket-[0-9a-f]{8}$/);
+    const job = workload(s.objects, 'Job', store.bucketJobName);
+    // Only the Job's name carries the spec hash: its ServiceAccount and pod labels keep the stable name.
+    expect(job.spec.template.spec.serviceAccountName).toBe('seaweedfs-create-bucket');
+    expect(find(s.objects, 'ServiceAccount', 'seaweedfs-create-bucket')).toBeDefined();
     const c = job.spec.template.spec.containers[0];
     expect(c.image).toBe('docker.io/amazon/aws-cli:2.27.50');
     const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
@@ -166,21 +172,22 @@ describe('in-cluster SeaweedFS artifact store', () => {
   });
 
   test('the bucket Job runs after the store is ready and kfkit apply waits for it', () => {
-    const waveOf = (kind: string, name: string) => find(s.objects, kind, name).wave;
+    const waveOf = (kind: string, name: string | RegExp) => find(s.objects, kind, name).wave;
     const wave = (name: string) => s.waves.find((w) => w.name === name);
-    expect(find(s.objects, 'Job', 'seaweedfs-create-bucket').waveName).toBe('storage-init');
+    const bucketJob = store.bucketJobName;
+    expect(find(s.objects, 'Job', bucketJob).waveName).toBe('storage-init');
     expect(find(s.objects, 'StatefulSet', 'seaweedfs').waveName).toBe('controllers');
-    expect(waveOf('Job', 'mlpipeline-minio-artifact-generator')).toBeLessThan(waveOf('StatefulSet', 'seaweedfs'));
-    expect(waveOf('StatefulSet', 'seaweedfs')).toBeLessThan(waveOf('Job', 'seaweedfs-create-bucket'));
+    expect(waveOf('Job', GENERATOR)).toBeLessThan(waveOf('StatefulSet', 'seaweedfs'));
+    expect(waveOf('StatefulSet', 'seaweedfs')).toBeLessThan(waveOf('Job', bucketJob));
     // The network path of the Job exists before it starts.
-    expect(find(s.objects, 'NetworkPolicy', 'seaweedfs-from-seaweedfs-create-bucket').wave).toBeLessThan(waveOf('Job', 'seaweedfs-create-bucket'));
+    expect(find(s.objects, 'NetworkPolicy', 'seaweedfs-from-seaweedfs-create-bucket').wave).toBeLessThan(waveOf('Job', bucketJob));
     expect(wave('storage-init')?.waits).toEqual([
-      { kind: 'Job', namespace: 'kubeflow', name: 'seaweedfs-create-bucket', readiness: { type: 'condition', condition: 'Complete' } },
+      { kind: 'Job', namespace: 'kubeflow', name: bucketJob, readiness: { type: 'condition', condition: 'Complete' } },
     ]);
     const steps = applyPlan(s.waves, { dir: 'dist/local', timeoutSeconds: 600 }).map((st) => st.argv.join(' '));
     const rollout = steps.findIndex((x) => x.includes('rollout status -n kubeflow statefulset/seaweedfs'));
-    const bucket = steps.findIndex((x) => x.includes('--for=condition=Complete job/seaweedfs-create-bucket'));
-    const credentials = steps.findIndex((x) => x.includes('--for=condition=Complete job/mlpipeline-minio-artifact-generator'));
+    const bucket = steps.findIndex((x) => x.endsWith(`--for=condition=Complete job/${bucketJob} --timeout=600s`));
+    const credentials = steps.findIndex((x) => /--for=condition=Complete job\/mlpipeline-minio-artifact-generator-[0-9a-f]{8} /.test(x));
     expect(credentials).toBeGreaterThanOrEqual(0);
     expect(rollout).toBeGreaterThan(credentials);
     expect(bucket).toBeGreaterThan(rollout);

@@ -74,13 +74,14 @@ describe('local stack synthesis', () => {
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/01-isolation',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/02-credentials',
-      'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/mlpipeline-minio-artifact-generator --timeout=300s',
-      'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/mysql-secret-generator --timeout=300s',
+      // One-shot Jobs are named after their spec (lib/core/job-name.ts).
+      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/mlpipeline-minio-artifact-generator-[0-9a-f]{8} --timeout=300s$/),
+      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=300s$/),
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/03-controllers',
       'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/mysql --timeout=300s',
       'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/seaweedfs --timeout=300s',
       'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/04-storage-init',
-      'kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job/seaweedfs-create-bucket --timeout=300s',
+      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/seaweedfs-create-bucket-[0-9a-f]{8} --timeout=300s$/),
     ]);
   });
 });

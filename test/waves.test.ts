@@ -118,15 +118,16 @@ describe('cases a fixed wave list deadlocks on', () => {
 
     // GeneratedSecret's own wave: the Job completes before the database wave is applied.
     const ordered = chart();
-    new GeneratedSecret(ordered.chart, 'Creds', { name: 'db-secret', namespace: 'kf', identity: { name: 'db', component: 'db' }, keys: { password: { randomBytes: 16 } } });
+    const creds = new GeneratedSecret(ordered.chart, 'Creds', { name: 'db-secret', namespace: 'kf', identity: { name: 'db', component: 'db' }, keys: { password: { randomBytes: 16 } } });
     deployment(ordered.chart, 'db', { containers: [{ ...container('db', 'example.org/db:1.0'), env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'db-secret', key: 'password' } } }] }] });
     const s = collect(ordered.chart);
     expect(validate(s)).toEqual([]);
+    expect(creds.jobName).toMatch(/^db-secret-generator-[0-9a-f]{8}$/);
     const steps = applyPlan(s.waves, { dir: 'd', timeoutSeconds: 60 }).map((x) => x.description);
     expect(steps).toEqual([
       'wave 0 (namespaces): apply',
       'wave 1 (credentials): apply',
-      'wave 1 (credentials): wait for Complete of Job kf/db-secret-generator',
+      `wave 1 (credentials): wait for Complete of Job kf/${creds.jobName}`,
       'wave 2 (controllers): apply',
       'wave 2 (controllers): wait for rollout of Deployment kf/db',
     ]);

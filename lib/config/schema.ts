@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { databaseConsumerIssues } from '../core/database-consumers';
+import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/database-consumers';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 
 /**
@@ -181,6 +181,11 @@ export const platformConfigSchema = z.strictObject({
   images: imagesSchema.prefault({}).meta({ description: 'Image source settings.' }),
   database: z.discriminatedUnion('type', [inClusterDatabaseSchema, externalDatabaseSchema]).prefault({ type: 'in-cluster' })
     .meta({ description: 'Metadata database used by Kubeflow Pipelines, ML Metadata and Katib. Default: in-cluster MySQL.' }),
+  pipelines: z.strictObject({
+    enabled: z.boolean().default(true).meta({ description: 'Install Kubeflow Pipelines (2.17.0). Default: true.' }),
+    mode: z.enum(['standalone', 'multi-user']).default('standalone')
+      .meta({ description: 'standalone (one user, no auth; the local stack) or multi-user (profiles, user header). Default: standalone.' }),
+  }).prefault({}).meta({ description: 'Kubeflow Pipelines backend.' }),
   backup: backupSchema.meta({ description: 'Backups of the in-cluster database (ignored for an external database, which its service backs up).' }),
   objectStore: z.discriminatedUnion('type', [inClusterObjectStoreSchema, externalObjectStoreSchema]).prefault({ type: 'in-cluster' })
     .meta({ description: 'S3-compatible artifact storage. Default: in-cluster SeaweedFS.' }),
@@ -229,7 +234,14 @@ export const platformConfigSchema = z.strictObject({
         'set backup.enabled: false or give objectStore credentials of type secret (an HMAC key pair)',
     });
   }
-  for (const issue of databaseConsumerIssues(c.database)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
+  if (c.pipelines.enabled && c.pipelines.mode === 'multi-user') {
+    ctx.addIssue({
+      code: 'custom', path: ['pipelines', 'mode'],
+      message: 'multi-user needs the Istio gateway, authentication and the user-id header, which kfkit does not install yet; use standalone',
+    });
+  }
+  const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];
+  for (const issue of databaseConsumerIssues(c.database, consumers)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });
 
 /** What an overlay file may contain (defaults not yet applied). */

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PROVIDES_ANNOTATION } from '../validate/types';
 import { KfkitContext } from './context';
+import { oneShotJobName } from './job-name';
 import { ComponentIdentity, standardLabels } from './labels';
 import { allowKubeApi } from './network';
 import { Wave } from './waves';
@@ -104,6 +105,11 @@ for target, keys in targets:
  *
  * With `sharedWith`, the same Job also creates further Secrets from the same values (one credential that a server
  * and its clients read under different names); it is annotated as the provider of each.
+ *
+ * The Job is named after its spec ({@link oneShotJobName}: `<secret>-generator-<hash>`, see {@link GeneratedSecret.jobName}), since
+ * a Job's pod template is immutable: a new image (catalog tag, registry mirror), program or key list makes a new
+ * Job, which runs once and, as always, leaves existing Secrets alone; an unchanged one keeps its name. Its
+ * ServiceAccount, Role and RoleBinding keep the stable name `<secret>-generator`, as do the pods' labels.
  */
 export class GeneratedSecret extends Construct {
   /** The wave generated Secrets are created in. Shared by every GeneratedSecret of a platform. */
@@ -122,6 +128,13 @@ export class GeneratedSecret extends Construct {
   public readonly secretNames: readonly string[];
   /** Namespace of the Secret. */
   public readonly namespace: string;
+  /**
+   * Name of the Job that creates the Secrets: `<secret>-generator-<8 hex characters>`, the hash of the Job's spec
+   * ({@link oneShotJobName}), so it changes whenever the Job would (image, program, keys, labels).
+   */
+  public readonly jobName: string;
+  /** Name of the Job's ServiceAccount, Role and RoleBinding, and of its pods (label): `<secret>-generator`, stable. */
+  public readonly generatorName: string;
 
   public constructor(scope: Construct, id: string, props: GeneratedSecretProps) {
     super(scope, id);
@@ -145,16 +158,17 @@ export class GeneratedSecret extends Construct {
     this.secretNames = names;
     this.namespace = props.namespace;
     const ctx = KfkitContext.of(this);
-    const jobName = `${props.name}-generator`;
-    const identity: ComponentIdentity = { ...props.identity, name: jobName };
+    const generator = `${props.name}-generator`;
+    this.generatorName = generator;
+    const identity: ComponentIdentity = { ...props.identity, name: generator };
     const labels = standardLabels(identity);
 
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: jobName, namespace: props.namespace, labels },
+      metadata: { name: generator, namespace: props.namespace, labels },
       automountServiceAccountToken: false,
     });
     new k8s.KubeRole(this, 'Role', {
-      metadata: { name: jobName, namespace: props.namespace, labels },
+      metadata: { name: generator, namespace: props.namespace, labels },
       // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else — except, when
       // it keeps several Secrets in step, read exactly those (to reuse the values of the ones that already exist).
       rules: [
@@ -163,41 +177,43 @@ export class GeneratedSecret extends Construct {
       ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: jobName, namespace: props.namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: jobName },
-      subjects: [{ kind: 'ServiceAccount', name: jobName, namespace: props.namespace }],
+      metadata: { name: generator, namespace: props.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: generator },
+      subjects: [{ kind: 'ServiceAccount', name: generator, namespace: props.namespace }],
     });
     const spec = JSON.stringify({
       keys: props.keys,
       labels: standardLabels(props.identity),
       ...(shared.length > 0 ? { also: shared.map((x) => ({ name: x.name, keys: x.keys })) } : {}),
     });
+    const jobSpec: k8s.JobSpec = {
+      backoffLimit: 4,
+      template: podTemplate(this, {
+        identity,
+        serviceAccountName: generator,
+        automountServiceAccountToken: true,
+        restartPolicy: 'OnFailure',
+        security: { user: 65534, group: 65534 },
+        containers: [{
+          name: 'generate',
+          image: ctx.images.image('kfkit-python'),
+          command: ['python3', '-c', PROGRAM],
+          args: [props.namespace, props.name, spec],
+          resources: { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '64Mi' } },
+        }],
+      }),
+    };
+    this.jobName = oneShotJobName(generator, jobSpec);
     new k8s.KubeJob(this, 'Job', {
       metadata: {
-        name: jobName,
+        name: this.jobName,
         namespace: props.namespace,
         labels,
         annotations: { [PROVIDES_ANNOTATION]: names.map((n) => `Secret/${props.namespace}/${n}`).join(',') },
       },
-      spec: {
-        backoffLimit: 4,
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: jobName,
-          automountServiceAccountToken: true,
-          restartPolicy: 'OnFailure',
-          security: { user: 65534, group: 65534 },
-          containers: [{
-            name: 'generate',
-            image: ctx.images.image('kfkit-python'),
-            command: ['python3', '-c', PROGRAM],
-            args: [props.namespace, props.name, spec],
-            resources: { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '64Mi' } },
-          }],
-        }),
-      },
+      spec: jobSpec,
     });
-    allowKubeApi(this, { peerName: jobName, namespace: props.namespace, podLabels: { 'app.kubernetes.io/name': jobName } });
+    allowKubeApi(this, { peerName: generator, namespace: props.namespace, podLabels: { 'app.kubernetes.io/name': generator } });
     ctx.plan.assign(this, GeneratedSecret.wave(this));
   }
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ArtifactCredentials, ArtifactProvider, IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { GeneratedSecret } from '../../core/generated-secret';
+import { oneShotJobName } from '../../core/job-name';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { allowTraffic, NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
@@ -137,6 +138,13 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
   public readonly iamEndpoint: string;
   /** The SeaweedFS pods, as a network peer. */
   public readonly peer: NetworkPeer;
+  /**
+   * Name of the Job that creates the bucket: `seaweedfs-create-bucket-<8 hex characters>`, the hash of its spec
+   * ({@link oneShotJobName}), so a changed Job (image, script, bucket, endpoint) is a new Job rather than a
+   * rejected update of an immutable pod template; creating the bucket again is harmless. Its ServiceAccount and pod
+   * labels keep the stable name `seaweedfs-create-bucket`.
+   */
+  public readonly bucketJobName: string;
 
   public constructor(scope: Construct, id: string, props: SeaweedfsArtifactStoreProps) {
     super(scope, id);
@@ -232,47 +240,50 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
       },
     });
 
-    // The bucket: a Job in the storage-init wave, through the S3 API with the generated admin keys.
-    const jobName = 'seaweedfs-create-bucket';
-    const jobIdentity: ComponentIdentity = { name: jobName, component: 'artifact-store', version: ctx.images.entry('aws-cli').tag };
+    // The bucket: a Job in the storage-init wave, through the S3 API with the generated admin keys. Only the Job's
+    // name carries the hash of its spec; its ServiceAccount, labels and network peer keep the stable base name.
+    const initName = 'seaweedfs-create-bucket';
+    const jobIdentity: ComponentIdentity = { name: initName, component: 'artifact-store', version: ctx.images.entry('aws-cli').tag };
     const jobLabels = standardLabels(jobIdentity);
     const init = new Construct(this, 'CreateBucket');
     new k8s.KubeServiceAccount(init, 'ServiceAccount', {
-      metadata: { name: jobName, namespace: ns, labels: jobLabels },
+      metadata: { name: initName, namespace: ns, labels: jobLabels },
       automountServiceAccountToken: false,
     });
+    const jobSpec: k8s.JobSpec = {
+      backoffLimit: 6,
+      template: podTemplate(this, {
+        identity: jobIdentity,
+        serviceAccountName: initName,
+        restartPolicy: 'OnFailure',
+        security: { user: 65534, group: 65534 },
+        containers: [{
+          name: 'create-bucket',
+          image: ctx.images.image('aws-cli'),
+          command: ['/bin/sh', '-ec', CREATE_BUCKET],
+          env: [
+            { name: 'BUCKET', value: bucket },
+            { name: 'AWS_ENDPOINT_URL', value: `http://${this.endpoint}` },
+            { name: 'AWS_REGION', value: REGION },
+            { name: 'AWS_CONFIG_FILE', value: '/tmp/aws-config' },
+            { name: 'AWS_EC2_METADATA_DISABLED', value: 'true' },
+            { name: 'HOME', value: '/tmp' },
+            ...keyEnv,
+          ],
+          resources: { cpu: { request: '20m' }, memory: { request: '128Mi', limit: '256Mi' } },
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        }],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      }),
+    };
+    this.bucketJobName = oneShotJobName(initName, jobSpec);
     new k8s.KubeJob(init, 'Job', {
-      metadata: { name: jobName, namespace: ns, labels: jobLabels },
-      spec: {
-        backoffLimit: 6,
-        template: podTemplate(this, {
-          identity: jobIdentity,
-          serviceAccountName: jobName,
-          restartPolicy: 'OnFailure',
-          security: { user: 65534, group: 65534 },
-          containers: [{
-            name: 'create-bucket',
-            image: ctx.images.image('aws-cli'),
-            command: ['/bin/sh', '-ec', CREATE_BUCKET],
-            env: [
-              { name: 'BUCKET', value: bucket },
-              { name: 'AWS_ENDPOINT_URL', value: `http://${this.endpoint}` },
-              { name: 'AWS_REGION', value: REGION },
-              { name: 'AWS_CONFIG_FILE', value: '/tmp/aws-config' },
-              { name: 'AWS_EC2_METADATA_DISABLED', value: 'true' },
-              { name: 'HOME', value: '/tmp' },
-              ...keyEnv,
-            ],
-            resources: { cpu: { request: '20m' }, memory: { request: '128Mi', limit: '256Mi' } },
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-          }],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
-        }),
-      },
+      metadata: { name: this.bucketJobName, namespace: ns, labels: jobLabels },
+      spec: jobSpec,
     });
     ctx.plan.assign(init, SeaweedfsArtifactStore.initWave(this));
     // The Job's network path is opened with the store (controllers wave), before the Job starts.
-    allowTraffic(this, { peerName: jobName, namespace: ns, podLabels: selectorLabels(jobIdentity) }, this.peer, [{ port: S3_PORT }]);
+    allowTraffic(this, { peerName: initName, namespace: ns, podLabels: selectorLabels(jobIdentity) }, this.peer, [{ port: S3_PORT }]);
   }
 
   /** No identity annotations: clients authenticate with the keys of `mlpipeline-minio-artifact`. */
