@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // Entry point: runs the TypeScript CLI through tsx, so a checkout needs no build step.
 require('tsx/cjs');
-process.exitCode = require('../lib/cli/main.ts').run(process.argv.slice(2));
+Promise.resolve(require('../lib/cli/main.ts').run(process.argv.slice(2))).then((code) => { process.exitCode = code; });

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { cli, ROOT, tmpdir } from './helpers';
+import { cli, cliAsync, ROOT, tmpdir } from './helpers';
 
 const OVERLAYS = path.join(ROOT, 'overlays');
 
@@ -87,5 +87,20 @@ describe('kfkit restore', () => {
     const r = cli(['restore', '--overlays', OVERLAYS]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/required option '--from <backup>'/);
+  });
+});
+
+describe('kfkit smoke (wiring; the check itself is tested in smoke.test.ts)', () => {
+  test('bad input is a one-line usage error', async () => {
+    const badTimeout = await cliAsync(['smoke', '--overlays', OVERLAYS, '--timeout', 'soon']);
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.err).toMatch(/timeout/);
+    const badUrl = await cliAsync(['smoke', '--overlays', OVERLAYS, '--url', 'ftp://x']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.err.split('\n')).toHaveLength(1);
+  });
+
+  test('a synchronous caller is told to await it', () => {
+    expect(() => cli(['smoke', '--overlays', OVERLAYS, '--timeout', 'soon'])).toThrow(/asynchronous/);
   });
 });

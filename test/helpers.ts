@@ -21,6 +21,15 @@ export function cli(args: readonly string[], cwd: string = ROOT): CliResult {
   const out: string[] = [];
   const err: string[] = [];
   const code = run(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd });
+  if (typeof code !== 'number') throw new Error(`${args.join(' ')} is asynchronous: use cliAsync`);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** Runs an asynchronous kfkit command (`smoke`) in-process. */
+export async function cliAsync(args: readonly string[], cwd: string = ROOT): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(args, { out: (l) => out.push(l), err: (l) => err.push(l), cwd });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 

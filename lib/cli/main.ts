@@ -5,6 +5,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { STACKS } from '../../stacks';
 import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { platformConfigJsonSchema } from '../config/schema';
+import { ImageCatalog } from '../core/images';
+import { smokeCommand } from '../smoke/index';
 import { applyPlan } from '../synth/apply';
 import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
@@ -137,7 +139,7 @@ function fmtMem(bytes: number | undefined): string {
 }
 
 /** Builds the CLI program. `io` is injectable so tests run it in-process. */
-export function program(io: Io, setExit: (code: number) => void): Command {
+export function program(io: Io, setExit: (code: number | Promise<number>) => void): Command {
   const envOption = () => new Option('-e, --env <name>', 'environment: an overlay in overlays/').default('local');
   const overlaysOption = () => new Option('--overlays <dir>', 'directory of overlay files').default('overlays');
   const cmd = new Command('kfkit')
@@ -209,6 +211,19 @@ export function program(io: Io, setExit: (code: number) => void): Command {
       setExit(EXIT.ok);
     });
 
+  cmd.command('smoke')
+    .description('NEEDS A RUNNING KFP: wait for the API, upload and run a tiny pipeline, fail loudly with the step that broke')
+    .option('--url <url>', 'KFP API base URL (e.g. after `kubectl -n kubeflow port-forward svc/ml-pipeline 8888:8888`)', 'http://localhost:8888')
+    .option('--timeout <seconds>', 'total time budget', '600')
+    .addOption(envOption())
+    .addOption(overlaysOption())
+    .action((opts: EnvOptions & { readonly url: string; readonly timeout: string }) => {
+      // The pipeline's image follows the environment's registry mirror; a token comes from KFKIT_SMOKE_TOKEN, not a flag.
+      const config = loadOverlay(path.resolve(io.cwd, opts.overlays), opts.env, STACKS);
+      const image = new ImageCatalog({ registryMirror: config.images.registryMirror }).image('alpine');
+      setExit(smokeCommand({ url: opts.url, timeout: opts.timeout, token: process.env.KFKIT_SMOKE_TOKEN, image }, io));
+    });
+
   cmd.command('schema')
     .description('write the JSON Schema of overlay files (for editor autocompletion)')
     .option('-o, --out <file>', 'output file', 'schema/platform-config.schema.json')
@@ -222,9 +237,14 @@ export function program(io: Io, setExit: (code: number) => void): Command {
   return cmd;
 }
 
-/** Runs the CLI; returns the exit code. User mistakes print one message; only bugs print a stack. */
-export function run(argv: readonly string[], io: Io = { out: (l) => { console.log(l); }, err: (l) => { console.error(l); }, cwd: process.cwd() }): number {
-  let code: number = EXIT.ok;
+const CONSOLE: Io = { out: (l) => { console.log(l); }, err: (l) => { console.error(l); }, cwd: process.cwd() };
+
+/**
+ * Runs the CLI; returns the exit code, or a promise of it for commands that wait on the network (`smoke`). User
+ * mistakes print one message; only bugs print a stack.
+ */
+export function run(argv: readonly string[], io: Io = CONSOLE): number | Promise<number> {
+  let code: number | Promise<number> = EXIT.ok;
   try {
     program(io, (c) => { code = c; }).parse([...argv], { from: 'user' });
     return code;
