@@ -51,6 +51,8 @@ export const IMAGES = {
   // Upstream's wait-for-* init containers.
   'alpine': { repository: 'docker.io/library/alpine', tag: '3.23', upstream: KFP, runtime: false },
   'ml-metadata-store-server': { repository: 'gcr.io/tfx-oss-public/ml_metadata_store_server', tag: '1.14.0', upstream: KFP, runtime: false },
+  // What the v1 cache webhook runs in place of a cached step (upstream writes it untagged; kfkit pins it).
+  'busybox': { repository: 'ghcr.io/containerd/busybox', tag: '1.36', upstream: KFP, runtime: true },
   'kfp-driver': { repository: 'ghcr.io/kubeflow/kfp-driver', tag: '2.17.0', upstream: KFP, runtime: true },
   'kfp-launcher': { repository: 'ghcr.io/kubeflow/kfp-launcher', tag: '2.17.0', upstream: KFP, runtime: true },
   // Argo Workflows, as pinned by KFP.

@@ -710,7 +710,8 @@ function describeDeviation(d: Deviation): string {
  *
  * A synthesized Deployment/StatefulSet/DaemonSet matches the facts workload of the same namespace and name (kind
  * may differ; that is a difference like any other). Every difference not covered by a deviation is a finding; every
- * deviation of a compared (or required) workload that covers no difference is a `stale deviation` finding, and so is
+ * deviation of a compared (or required) workload that covers no difference is a `stale deviation` finding (for a
+ * deviation limited to a `source`, only when the workload was compared with that source), and so is
  * one naming no upstream workload at all. Synthesized workloads without upstream counterpart are kfkit's own and
  * not reported. With `options.sources`, every workload of those sources must be installed.
  */
@@ -742,6 +743,8 @@ export function checkFidelity(
   const used = new Set<Deviation>();
   const evaluated = new Set<string>();
   const synthesizedIds = new Map<string, string>();
+  /** The facts source each synthesized workload was compared with. */
+  const comparedSource = new Map<string, string>();
 
   for (const o of manifests) {
     if (!isWorkload(o)) continue;
@@ -767,6 +770,7 @@ export function checkFidelity(
       if (!best || open.length < best.open.length) best = { up, open, covered };
     }
     if (!best) continue;
+    comparedSource.set(key, best.up.source);
     for (const d of best.covered) used.add(d);
     for (const diff of best.open) {
       findings.push({ rule: FIDELITY_RULE, object: id, ...(diff.path ? { path: diff.path } : {}), message: diff.message });
@@ -804,7 +808,9 @@ export function checkFidelity(
         object: `Deviation/${d.workload}`,
         message: `stale deviation: ${describeDeviation(d)} names no upstream workload ${d.workload}; fix or remove it in facts/deviations.json`,
       });
-    } else if (evaluated.has(d.workload)) {
+    } else if (evaluated.has(d.workload) && [undefined, d.source].includes(d.source === undefined ? undefined : comparedSource.get(d.workload))) {
+      // A deviation limited to one source is only stale when the workload was compared with that source (a
+      // PostgreSQL-variant deviation says nothing about a MySQL platform).
       findings.push({
         rule: FIDELITY_RULE,
         object: synthesizedIds.get(d.workload) ?? `Deviation/${d.workload}`,

@@ -400,3 +400,15 @@ describe('committed facts', () => {
     expect(() => loadDeviations(join(ROOT, 'facts', 'upstream.json'))).toThrow(/is not in the expected format/);
   });
 });
+
+describe('source-limited deviations', () => {
+  it('are not stale when the workload was compared with another source', () => {
+    // mysqlObjects() matches MYSQL_FACTS (source kfp) exactly.
+    const onlyPostgres: Deviation = { workload: 'kubeflow/mysql', field: 'env', value: 'EXTRA', source: 'kfp-postgresql', reason: 'only in the PostgreSQL variant' };
+    expect(checkFidelity(mysqlObjects(), facts(), [onlyPostgres])).toEqual([]);
+    const sameSource: Deviation = { ...onlyPostgres, source: 'kfp' };
+    expect(messages(mysqlObjects(), [sameSource])).toEqual([expect.stringMatching(/stale deviation: env "EXTRA" of kubeflow\/mysql/)]);
+    const unlimited: Deviation = { workload: 'kubeflow/mysql', field: 'env', value: 'EXTRA', reason: 'applies everywhere' };
+    expect(messages(mysqlObjects(), [unlimited])).toEqual([expect.stringMatching(/stale deviation/)]);
+  });
+});

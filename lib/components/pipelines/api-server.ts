@@ -1,0 +1,381 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { KfkitContext } from '../../core/context';
+import { ML_PIPELINE_DB_CONSUMER } from '../../core/database-consumers';
+import { DatabaseTlsMode } from '../../core/database';
+import { standardLabels, selectorLabels } from '../../core/labels';
+import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { ResourceBudget } from '../../core/security';
+import { ContainerProps, podTemplate } from '../../core/workload';
+import { DB_DRIVER, PipelineInstallConfig } from './install-config';
+import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+
+/** Upstream names and ports of the API server (kubeflow/pipelines 2.17.0 manifests/kustomize/base/pipeline). */
+export const API_SERVER = {
+  name: 'ml-pipeline',
+  container: 'ml-pipeline-api-server',
+  httpPort: 8888,
+  grpcPort: 8887,
+} as const;
+
+/**
+ * The user and group upstream runs the backend containers as (`runAsUser: 1000`, `runAsGroup: 0`): the API server
+ * image defaults to root, the agent's and controller's to the named user `appuser`, which the kubelet cannot verify
+ * as non-root.
+ */
+export const BACKEND_POD_SECURITY = { user: 1000, group: 0 } as const;
+
+/** Upstream's Deployment name of the visualization server, which the API server proxies visualization requests to. */
+const VISUALIZATION_SERVER = { name: 'ml-pipeline-visualizationserver', port: 8888 } as const;
+/** Upstream's Deployment name of ML Metadata's gRPC server. */
+const METADATA_GRPC_DEPLOYMENT = 'metadata-grpc-deployment';
+
+/**
+ * The wait loop of kfkit's `wait-for-*` init containers (POSIX sh, busybox `nc`): until `WAIT_HOST:WAIT_PORT`
+ * accepts a TCP connection, at most 120 attempts about 5 s apart, then a non-zero exit so the kubelet retries with
+ * back-off and the failure shows on the pod. kfkit's own text; upstream's init containers have the same contract.
+ */
+const WAIT_SCRIPT = `
+: "\${WAIT_HOST:?WAIT_HOST is empty}"
+: "\${WAIT_PORT:?WAIT_PORT is empty}"
+attempt=1
+until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do
+  if [ "$attempt" -ge 120 ]; then
+    echo "$WAIT_HOST:$WAIT_PORT refused connections $attempt times; giving up (the kubelet retries)" >&2
+    exit 1
+  fi
+  echo "waiting for $WAIT_HOST:$WAIT_PORT ($attempt)"
+  attempt=$((attempt + 1))
+  sleep 5
+done
+echo "$WAIT_HOST:$WAIT_PORT accepts connections"
+`.trim();
+
+/**
+ * A `wait-for-*` init container as upstream's backend pods have them: alpine, `/bin/sh -ec`, the address in
+ * `WAIT_HOST`/`WAIT_PORT`, upstream's small budget. Runs as the pod's user (the image's default is root).
+ */
+export function waitForContainer(scope: Construct, name: string, host: k8s.EnvVar, port: k8s.EnvVar): ContainerProps {
+  return {
+    name,
+    image: KfkitContext.of(scope).images.image('alpine'),
+    command: ['/bin/sh', '-ec'],
+    args: [WAIT_SCRIPT],
+    env: [{ ...host, name: 'WAIT_HOST' }, { ...port, name: 'WAIT_PORT' }],
+    resources: { cpu: { request: '10m', limit: '100m' }, memory: { request: '16Mi', limit: '64Mi' } },
+  };
+}
+
+/** One port of the API server: its Service and the pods behind it (for clients' env and network policies). */
+export interface ApiServerEndpoint {
+  /** `ml-pipeline`. */
+  readonly serviceName: string;
+  /** Service port. */
+  readonly servicePort: number;
+  /** The API server pods. */
+  readonly peer: NetworkPeer;
+  /** The port the pods listen on (what a network policy opens); equal to the Service port. */
+  readonly podPort: number;
+}
+
+/** Props of {@link PipelinesApiServer}. */
+export interface PipelinesApiServerProps extends PipelinesPartProps {
+  /** The install configuration the server reads (database address and names, bucket, feature flags). */
+  readonly installConfig: PipelineInstallConfig;
+  /**
+   * Compute budget of the API server container.
+   * @default - upstream's requests (250m CPU, 500Mi memory) and a 1Gi memory limit
+   */
+  readonly resources?: ResourceBudget;
+  /**
+   * Log level of the API server.
+   * @default 'info'
+   */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Log level of the v2 driver and launcher in pipeline runs (glog verbosity).
+   * @default 1
+   */
+  readonly pipelineLogLevel?: number;
+  /**
+   * Upload component logs of runs to the artifact store.
+   * @default true
+   */
+  readonly publishLogs?: boolean;
+  /**
+   * The cluster's DNS domain (the API server builds in-cluster URLs with it).
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+}
+
+function fail(message: string): never {
+  throw new Error(`PipelinesApiServer: ${message}`);
+}
+
+/** `DBConfig.MySQLConfig.ExtraParams` (go-sql-driver/mysql `tls`) for a TLS mode the server supports. */
+function mysqlTlsParam(mode: DatabaseTlsMode): string {
+  const tls = mode === 'disabled' ? 'false' : mode === 'required' ? 'skip-verify' : 'true';
+  return JSON.stringify({ tls });
+}
+
+/**
+ * The Kubeflow Pipelines API server (`ml-pipeline`, KFP 2.17.0, standalone mode) as upstream's platform-agnostic
+ * install ships it: Deployment, container, ServiceAccount and Service `ml-pipeline` (http 8888, grpc 8887), its
+ * namespaced Role (31 permissions), environment names, probes and the `wait-for-database` / `wait-for-metadata-grpc`
+ * init containers. The database address, driver and names come from the {@link IDatabase} through
+ * `pipeline-install-config`, its credentials from the database's Secret; the store's address, TLS, region and bucket
+ * from the {@link IArtifactStore}, its keys from the store's Secret. With PostgreSQL, the environment is upstream's
+ * PostgreSQL install's (`DBCONFIG_POSTGRESQLCONFIG_*`), plus `DBDRIVERNAME`, the variable the 2.17.0 server
+ * actually reads its driver from (upstream's `DB_DRIVER_NAME` is read by nothing).
+ *
+ * Differences from upstream, on purpose (facts/deviations.json):
+ * - `OBJECTSTORECONFIG_REGION` is set from the store: without it the server signs for us-east-1, which S3 rejects
+ *   for buckets in any other region;
+ * - MySQL: `DBCONFIG_MYSQLCONFIG_EXTRAPARAMS` states the database's TLS mode (`{"tls":"false"}` in the cluster);
+ * - the init containers run kfkit's own wait loop (same image, command and variables).
+ *
+ * With IRSA credentials the ServiceAccount carries the role and the server gets no key from any Secret; its two key
+ * variables are explicitly empty, read from ConfigMap `ml-pipeline-empty-object-store-keys`: the server's built-in
+ * `config.json` otherwise supplies `minio`/`minio123`, which would shadow the role (2.17.0 accepts both keys empty
+ * as "use the AWS credential chain"; kubeflow/pipelines#12508). GCS Workload Identity is refused: the 2.17.0 server
+ * reaches the store through the S3 API only.
+ *
+ * Security: restricted pod as UID 1000, GID 0 (upstream's; the image's default user is root), read-only root with
+ * an emptyDir on `/tmp` (Go spools large pipeline uploads there); the ServiceAccount token is mounted because the
+ * server manages Argo Workflows, ScheduledWorkflows and pods through the Kubernetes API.
+ */
+export class PipelinesApiServer extends Construct {
+  /** `ml-pipeline`: the Service name clients use (in the same namespace). */
+  public readonly serviceName = API_SERVER.name;
+  /** HTTP (REST) port of the Service and the pods. */
+  public readonly httpPort = API_SERVER.httpPort;
+  /** gRPC port of the Service and the pods. */
+  public readonly grpcPort = API_SERVER.grpcPort;
+  /** `ml-pipeline`. */
+  public readonly serviceAccountName = API_SERVER.name;
+  /** Namespace of the server. */
+  public readonly namespace: string;
+  /** The API server pods, as a network peer: clients open their connections to it with `allowTraffic`. */
+  public readonly peer: NetworkPeer;
+  /** The REST endpoint: Service `ml-pipeline` port 8888 (the shape of the other parts' `PipelinesEndpoint`). */
+  public readonly http: ApiServerEndpoint;
+  /** The gRPC endpoint: Service `ml-pipeline` port 8887 (the shape of the other parts' `PipelinesEndpoint`). */
+  public readonly grpc: ApiServerEndpoint;
+  /** The Deployment. */
+  public readonly resource: k8s.KubeDeployment;
+
+  public constructor(scope: Construct, id: string, props: PipelinesApiServerProps) {
+    super(scope, id);
+    const { database, store, namespace, installConfig: config } = props;
+    if (props.mode !== 'standalone') fail(`mode ${props.mode} is not implemented yet; only standalone`);
+    const engine = database.engine;
+    if (config.dbType !== DB_DRIVER[engine]) {
+      fail(`installConfig was made for database driver ${config.dbType}, but the database is ${engine}; give both the same IDatabase`);
+    }
+    const consumer = ML_PIPELINE_DB_CONSUMER;
+    if (!consumer.tlsModes[engine].includes(database.tls.mode)) {
+      fail(`cannot connect to ${engine} with TLS mode ${database.tls.mode}; it supports ${consumer.tlsModes[engine].join(', ')} (${consumer.source})`);
+    }
+    if (database.tls.caSecret !== undefined && !consumer.customCa[engine]) {
+      fail(`cannot load a custom CA for ${engine} (tls.caSecret); use a certificate trusted by system roots (${consumer.source})`);
+    }
+    if (store.credentials.type === 'workload-identity') {
+      fail('the 2.17.0 API server reaches the artifact store through the S3 API only (aws-sdk-go-v2) and cannot use GKE Workload '
+        + 'Identity; give the store HMAC keys (credentials type secret)');
+    }
+
+    const ctx = KfkitContext.of(this);
+    const identity = pipelinesIdentity(API_SERVER.name);
+    const labels = standardLabels(identity);
+    this.namespace = namespace;
+    this.peer = pipelinesPeer(namespace, API_SERVER.name);
+    this.http = { serviceName: API_SERVER.name, servicePort: API_SERVER.httpPort, peer: this.peer, podPort: API_SERVER.httpPort };
+    this.grpc = { serviceName: API_SERVER.name, servicePort: API_SERVER.grpcPort, peer: this.peer, podPort: API_SERVER.grpcPort };
+
+    const fromConfig = (key: string): k8s.EnvVarSource => ({ configMapKeyRef: { name: config.name, key } });
+    const fromDbSecret = (key: string): k8s.EnvVarSource => ({ secretKeyRef: { name: database.credentials.secretName, key } });
+    const cfg = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: fromConfig(key) });
+    const value = (name: string, v: string): k8s.EnvVar => ({ name, value: v });
+    const k = config.keys;
+
+    // The store: host and port of the S3 endpoint; keys from the store's Secret, or explicitly none (IRSA).
+    const [storeHost] = store.endpoint.split(':');
+    const storePort = store.endpoint.split(':').at(1) ?? (store.secure ? '443' : '80');
+    let storeKeys: k8s.EnvVar[];
+    if (store.credentials.type === 'secret') {
+      const { secretName, accessKeyKey, secretKeyKey } = store.credentials;
+      storeKeys = [
+        { name: 'OBJECTSTORECONFIG_ACCESSKEY', valueFrom: { secretKeyRef: { name: secretName, key: accessKeyKey } } },
+        { name: 'OBJECTSTORECONFIG_SECRETACCESSKEY', valueFrom: { secretKeyRef: { name: secretName, key: secretKeyKey } } },
+      ];
+    } else {
+      const noKeys = new k8s.KubeConfigMap(this, 'EmptyObjectStoreKeys', {
+        metadata: { name: 'ml-pipeline-empty-object-store-keys', namespace, labels },
+        data: { accesskey: '', secretkey: '' },
+      });
+      const name = noKeys.metadata.name ?? '';
+      storeKeys = [
+        { name: 'OBJECTSTORECONFIG_ACCESSKEY', valueFrom: { configMapKeyRef: { name, key: 'accesskey' } } },
+        { name: 'OBJECTSTORECONFIG_SECRETACCESSKEY', valueFrom: { configMapKeyRef: { name, key: 'secretkey' } } },
+      ];
+    }
+
+    const { usernameKey, passwordKey } = database.credentials;
+    const databaseEnv: k8s.EnvVar[] = engine === 'mysql'
+      ? [
+        // Upstream's "relic variables", kept as upstream has them.
+        { name: 'DBCONFIG_USER', valueFrom: fromDbSecret(usernameKey) },
+        { name: 'DBCONFIG_PASSWORD', valueFrom: fromDbSecret(passwordKey) },
+        cfg('DBCONFIG_DBNAME', k.pipelineDb),
+        cfg('DBCONFIG_HOST', config.databaseHostKey),
+        cfg('DBCONFIG_PORT', config.databasePortKey),
+        // What the server reads (DBConfig.MySQLConfig.*).
+        { name: 'DBCONFIG_MYSQLCONFIG_USER', valueFrom: fromDbSecret(usernameKey) },
+        { name: 'DBCONFIG_MYSQLCONFIG_PASSWORD', valueFrom: fromDbSecret(passwordKey) },
+        cfg('DBCONFIG_MYSQLCONFIG_DBNAME', k.pipelineDb),
+        cfg('DBCONFIG_MYSQLCONFIG_HOST', config.databaseHostKey),
+        cfg('DBCONFIG_MYSQLCONFIG_PORT', config.databasePortKey),
+        value('DBCONFIG_MYSQLCONFIG_EXTRAPARAMS', mysqlTlsParam(database.tls.mode)),
+      ]
+      : [
+        { name: 'DBCONFIG_POSTGRESQLCONFIG_USER', valueFrom: fromDbSecret(usernameKey) },
+        { name: 'DBCONFIG_POSTGRESQLCONFIG_PASSWORD', valueFrom: fromDbSecret(passwordKey) },
+        cfg('DBCONFIG_POSTGRESQLCONFIG_DBNAME', k.pipelineDb),
+        cfg('DBCONFIG_POSTGRESQLCONFIG_HOST', config.databaseHostKey),
+        cfg('DBCONFIG_POSTGRESQLCONFIG_PORT', config.databasePortKey),
+        // Config key DBDriverName (viper: env DBDRIVERNAME); the default in the image's config.json is mysql.
+        cfg('DBDRIVERNAME', k.dbType),
+      ];
+
+    const env: k8s.EnvVar[] = [
+      value('PUBLISH_LOGS', String(props.publishLogs ?? true)),
+      value('LOG_LEVEL', props.logLevel ?? 'info'),
+      value('PIPELINE_LOG_LEVEL', String(props.pipelineLogLevel ?? 1)),
+      cfg('AUTO_UPDATE_PIPELINE_DEFAULT_VERSION', k.autoUpdatePipelineDefaultVersion),
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      value('CLUSTER_DOMAIN', props.clusterDomain ?? 'cluster.local'),
+      value('OBJECTSTORECONFIG_SECURE', String(store.secure)),
+      cfg('OBJECTSTORECONFIG_BUCKETNAME', k.bucketName),
+      value('OBJECTSTORECONFIG_HOST', storeHost),
+      value('OBJECTSTORECONFIG_PORT', storePort),
+      value('OBJECTSTORECONFIG_REGION', store.region),
+      ...storeKeys,
+      cfg('DBCONFIG_CONMAXLIFETIME', k.conMaxLifeTime),
+      // Upstream sets it; no 2.17.0 component reads it (see DBDRIVERNAME).
+      cfg('DB_DRIVER_NAME', k.dbType),
+      ...databaseEnv,
+      value('V2_DRIVER_IMAGE', ctx.runtimeImage('kfp-driver')),
+      value('V2_LAUNCHER_IMAGE', ctx.runtimeImage('kfp-launcher')),
+      value('COMPILED_PIPELINE_SPEC_PATCH', '{}'),
+      cfg('DEFAULT_SECURITY_CONTEXT_RUN_AS_USER', k.defaultSecurityContextRunAsUser),
+      cfg('DEFAULT_SECURITY_CONTEXT_RUN_AS_GROUP', k.defaultSecurityContextRunAsGroup),
+      cfg('DEFAULT_SECURITY_CONTEXT_RUN_AS_NON_ROOT', k.defaultSecurityContextRunAsNonRoot),
+      cfg('DEFAULT_SECURITY_CONTEXT_HOST_USERS', k.defaultSecurityContextHostUsers),
+      cfg('BLOCK_V1_PIPELINES', k.blockV1Pipelines),
+      cfg('V1_ALLOWED_NAMESPACES', k.v1AllowedNamespaces),
+    ];
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: API_SERVER.name, namespace, labels, annotations: nonEmpty(store.serviceAccountAnnotations()) },
+      automountServiceAccountToken: false,
+    });
+    const role = new k8s.KubeRole(this, 'Role', {
+      metadata: { name: API_SERVER.name, namespace, labels },
+      rules: [
+        { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'delete'] },
+        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
+        { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows'], verbs: ['create', 'get', 'list', 'update', 'patch', 'delete'] },
+        { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows/finalizers'], verbs: ['update'] },
+        { apiGroups: ['pipelines.kubeflow.org'], resources: ['pipelines'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['mlflow.kubeflow.org'], resources: ['experiments'], verbs: ['get', 'list', 'create', 'update'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [config.launcherConfigName], verbs: ['get'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: ['kfp-mlflow-credentials'], verbs: ['get'] },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: { name: API_SERVER.name, namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name ?? '' },
+      subjects: [{ kind: 'ServiceAccount', name: API_SERVER.name, namespace }],
+    });
+    new k8s.KubeService(this, 'Service', {
+      metadata: {
+        name: API_SERVER.name,
+        namespace,
+        labels,
+        annotations: { 'prometheus.io/port': String(API_SERVER.httpPort), 'prometheus.io/scheme': 'http', 'prometheus.io/scrape': 'true' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        selector: selectorLabels(identity),
+        ports: [
+          { name: 'http', port: API_SERVER.httpPort, targetPort: k8s.IntOrString.fromNumber(API_SERVER.httpPort), protocol: 'TCP' },
+          { name: 'grpc', port: API_SERVER.grpcPort, targetPort: k8s.IntOrString.fromNumber(API_SERVER.grpcPort), protocol: 'TCP' },
+        ],
+      },
+    });
+
+    const healthz = { httpGet: { path: '/apis/v1beta1/healthz', port: k8s.IntOrString.fromNumber(API_SERVER.httpPort) } };
+    const template = podTemplate(this, {
+      identity,
+      serviceAccountName: API_SERVER.name,
+      automountServiceAccountToken: true,
+      security: BACKEND_POD_SECURITY,
+      initContainers: [
+        waitForContainer(this, 'wait-for-database', { name: 'WAIT_HOST', valueFrom: fromConfig(config.databaseHostKey) },
+          { name: 'WAIT_PORT', valueFrom: fromConfig(config.databasePortKey) }),
+        waitForContainer(this, 'wait-for-metadata-grpc', { name: 'WAIT_HOST', value: config.metadataGrpc.name },
+          { name: 'WAIT_PORT', value: String(config.metadataGrpc.port) }),
+      ],
+      containers: [{
+        name: API_SERVER.container,
+        image: ctx.images.image('kfp-api-server'),
+        ports: [
+          { name: 'http', containerPort: API_SERVER.httpPort, protocol: 'TCP' },
+          { name: 'grpc', containerPort: API_SERVER.grpcPort, protocol: 'TCP' },
+        ],
+        env,
+        resources: props.resources ?? { cpu: { request: '250m' }, memory: { request: '500Mi', limit: '1Gi' } },
+        volumeMounts: [
+          // Trust bundle of the MLflow plugin (plugins.mlflow.tls.caBundlePath), when ConfigMap mlflow-tracking-ca exists.
+          { name: 'mlflow-tracking-ca', mountPath: '/etc/mlflow-tracking-ca', readOnly: true },
+          { name: 'tmp', mountPath: '/tmp' },
+        ],
+        readinessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
+        livenessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
+        // Up to 60 s before liveness takes over: the first start migrates the database schema.
+        startupProbe: { ...healthz, failureThreshold: 12, periodSeconds: 5, timeoutSeconds: 2 },
+      }],
+      volumes: [
+        { name: 'mlflow-tracking-ca', configMap: { name: 'mlflow-tracking-ca', optional: true } },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    });
+    this.resource = new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: API_SERVER.name, namespace, labels },
+      spec: {
+        selector: { matchLabels: selectorLabels(identity) },
+        template: withSafeToEvict(template),
+      },
+    });
+
+    // Connections the server (and its init containers) open.
+    database.allowFrom(this.peer);
+    store.allowFrom(this.peer);
+    allowKubeApi(this, this.peer);
+    allowTraffic(this, this.peer, pipelinesPeer(namespace, METADATA_GRPC_DEPLOYMENT), [{ port: config.metadataGrpc.port }]);
+    allowTraffic(this, this.peer, pipelinesPeer(namespace, VISUALIZATION_SERVER.name), [{ port: VISUALIZATION_SERVER.port }]);
+  }
+}
+
+/** Annotations, or undefined when there are none (keeps `annotations: {}` out of the output). */
+function nonEmpty(annotations: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(annotations).length > 0 ? annotations : undefined;
+}
+
+/** Upstream's pod annotation on the backend pods: the cluster autoscaler may evict them to scale a node down. */
+export function withSafeToEvict(template: k8s.PodTemplateSpec): k8s.PodTemplateSpec {
+  return { ...template, metadata: { ...template.metadata, annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' } } };
+}
