@@ -4,6 +4,7 @@ import { DatabaseBackup } from './components/database-backup';
 import { ExternalArtifactStore } from './components/external-artifact-store';
 import { ExternalDatabase } from './components/external-database';
 import { MysqlDatabase } from './components/mysql';
+import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
 import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
@@ -34,6 +35,8 @@ export class KubeflowPlatform extends Chart {
   public readonly artifactStore: IArtifactStore;
   /** Scheduled backups of the in-cluster database, when enabled. */
   public readonly backup?: DatabaseBackup;
+  /** Kubeflow Pipelines, when enabled. */
+  public readonly pipelines?: KubeflowPipelines;
 
   public constructor(scope: Construct, id: string, props: KubeflowPlatformProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -41,10 +44,21 @@ export class KubeflowPlatform extends Chart {
     this.context = KfkitContext.create(this, {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
     });
-    this.platformNamespace = new PlatformNamespace(this, 'Namespace', { name: config.namespace });
+    // Standalone Pipelines runs users' pipeline steps (arbitrary images) in the platform namespace: enforce `baseline`
+    // there, as upstream does for profile namespaces, and warn/audit `restricted`. kfkit's own pods meet `restricted`.
+    this.platformNamespace = new PlatformNamespace(this, 'Namespace', {
+      name: config.namespace,
+      podSecurity: config.pipelines.enabled ? 'baseline' : 'restricted',
+      podSecurityWarn: 'restricted',
+    });
     this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
+    if (config.pipelines.enabled) {
+      this.pipelines = new KubeflowPipelines(this, 'Pipelines', {
+        namespace: this.platformNamespace.name, database: this.database, store: this.artifactStore, mode: config.pipelines.mode,
+      });
+    }
     if (this.database.inCluster && config.backup.enabled) {
       this.backup = new DatabaseBackup(this, 'DatabaseBackup', {
         namespace: this.platformNamespace.name,

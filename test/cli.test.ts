@@ -11,12 +11,17 @@ describe('kfkit CLI', () => {
     expect(r.out).toContain('Exit codes');
   });
 
-  test('list-images prints every deployed image once, sorted', () => {
+  test('list-images prints every deployed image once, sorted, runtime images included', () => {
     const r = cli(['list-images', '--overlays', OVERLAYS]);
     expect(r.code).toBe(0);
-    expect(r.out.split('\n')).toEqual([
-      'docker.io/amazon/aws-cli:2.27.50', 'docker.io/library/mysql:8.4', 'docker.io/library/python:3.13-alpine3.22', 'ghcr.io/chrislusf/seaweedfs:4.34',
-    ]);
+    const images = r.out.split('\n');
+    expect(images).toEqual([...new Set(images)].sort());
+    // Runtime images (started by controllers through configuration) are listed next to the pod images.
+    expect(images).toEqual(expect.arrayContaining([
+      'docker.io/library/mysql:8.4', 'ghcr.io/kubeflow/kfp-api-server:2.17.0', 'ghcr.io/kubeflow/kfp-driver:2.17.0', 'ghcr.io/kubeflow/kfp-launcher:2.17.0',
+      'quay.io/argoproj/argoexec:v4.0.5', 'ghcr.io/containerd/busybox:1.36',
+    ]));
+    for (const image of images) expect(image).toMatch(/^[a-z0-9.-]+\.[a-z]+\/[\w./-]+:[\w.-]+$/);
   });
 
   test('footprint sums requests and limits per component', () => {
@@ -35,9 +40,9 @@ describe('kfkit CLI', () => {
     const r = cli(['apply', '--dry-run', '--timeout', '120'], dir);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces');
+    expect(lines[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-crds');
     expect(lines).toContainEqual(expect.stringMatching(/^kubectl wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=120s$/));
-    expect(r.err).toMatch(/\[1\/\d+\] wave 0 \(namespaces\): apply/);
+    expect(r.err).toMatch(/\[1\/\d+\] wave 0 \(crds\): apply/);
   });
 
   test('apply without a synthesized tree says what to run', () => {
@@ -58,7 +63,7 @@ describe('kfkit CLI', () => {
     const r = cli(['apply', '--context', 'does-not-exist'], dir);
     // Either kubectl is missing or the context does not exist: both fail the first step.
     expect(r.code).toBe(3);
-    expect(r.err).toMatch(/step 1 failed: wave 0 \(namespaces\): apply/);
+    expect(r.err).toMatch(/step 1 failed: wave 0 \(crds\): apply/);
   });
 
   test('validate on a missing directory is a usage error', () => {

@@ -17,10 +17,7 @@ const stores: Record<string, { objectStore: Record<string, unknown>; cloud?: Rec
   'in-cluster seaweedfs': { objectStore: { type: 'in-cluster' } },
   's3 with IRSA': { objectStore: { type: 'external', bucket: 'kf-artifacts', credentials: { type: 'irsa' } }, cloud: AWS },
   's3 with a Secret': { objectStore: { type: 'external', bucket: 'kf-artifacts', region: 'eu-west-1', credentials: { type: 'secret', secretName: 's3-keys' } } },
-  'gcs with Workload Identity (no backups)': {
-    objectStore: { type: 'external', provider: 'gcs', bucket: 'kf-artifacts', credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp@proj.iam.gserviceaccount.com' } },
-    backup: { enabled: false },
-  },
+  'gcs with HMAC keys': { objectStore: { type: 'external', provider: 'gcs', bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'gcs-hmac' } } },
   's3-compatible with a Secret': {
     objectStore: { type: 'external', provider: 's3-compatible', endpoint: 'minio.storage.svc:9000', region: 'us-east-1', secure: false, bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'minio' } },
   },

@@ -177,6 +177,7 @@ describe('end to end: the local stack', () => {
   test('every Job is a one-shot Job named after its emitted spec', () => {
     const list = jobs(upstream);
     expect(list.map((j) => j.metadata.name).sort()).toEqual([
+      expect.stringMatching(HASHED('ml-pipeline-ui-proxy-signing-generator')),
       expect.stringMatching(HASHED('mlpipeline-minio-artifact-generator')),
       expect.stringMatching(HASHED('mysql-secret-generator')),
       expect.stringMatching(HASHED('seaweedfs-create-bucket')),

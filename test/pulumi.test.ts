@@ -54,6 +54,8 @@ describe('Pulumi program', () => {
     const dir = withOverlays({ broken: 'stack: local\nnamespace: Bad\n' });
     const config = new pulumi.Config('kfkit');
     expect(() => program.program('broken', config, path.join(dir, 'overlays'))).toThrow(/namespace: .*DNS label/);
-    expect(program.program('local', config, path.join(ROOT, 'overlays')).waves).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers', '04-storage-init']);
+    expect(program.program('local', config, path.join(ROOT, 'overlays')).waves).toEqual([
+      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-certificates', '06-controllers', '07-storage-init',
+    ]);
   });
 });

@@ -20,7 +20,9 @@ describe('local stack synthesis', () => {
   });
 
   test('waves are numbered folders in install order, each with its kustomization', () => {
-    expect(synthesized.waves.map((w) => w.dir)).toEqual(['00-namespaces', '01-isolation', '02-credentials', '03-controllers', '04-storage-init']);
+    expect(synthesized.waves.map((w) => w.dir)).toEqual([
+      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-certificates', '06-controllers', '07-storage-init',
+    ]);
     const root = YAML.parse(files.get('kustomization.yaml') as string);
     expect(root.resources).toEqual(synthesized.waves.map((w) => w.dir));
     for (const wave of synthesized.waves) {
@@ -69,20 +71,26 @@ describe('local stack synthesis', () => {
   });
 
   test('the apply plan applies server-side per wave and waits between waves', () => {
-    const steps = applyPlan(synthesized.waves, { dir: 'dist/local', timeoutSeconds: 300, context: 'kind-kfkit' });
-    expect(steps.map((s) => s.argv.join(' '))).toEqual([
-      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-namespaces',
-      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/01-isolation',
-      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/02-credentials',
-      // One-shot Jobs are named after their spec (lib/core/job-name.ts).
-      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/mlpipeline-minio-artifact-generator-[0-9a-f]{8} --timeout=300s$/),
-      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=300s$/),
-      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/03-controllers',
-      'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/mysql --timeout=300s',
-      'kubectl --context kind-kfkit rollout status -n kubeflow statefulset/seaweedfs --timeout=300s',
-      'kubectl --context kind-kfkit apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/04-storage-init',
-      expect.stringMatching(/^kubectl --context kind-kfkit wait -n kubeflow --for=condition=Complete job\/seaweedfs-create-bucket-[0-9a-f]{8} --timeout=300s$/),
-    ]);
+    const steps = applyPlan(synthesized.waves, { dir: 'dist/local', timeoutSeconds: 300, context: 'kind-kfkit' }).map((x) => x.argv.join(' '));
+    const k = 'kubectl --context kind-kfkit';
+    const applies = steps.filter((x) => x.includes(' apply '));
+    expect(applies).toEqual(synthesized.waves.map((w) => `${k} apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/${w.dir}`));
+    const at = (pattern: RegExp) => {
+      const i = steps.findIndex((x) => pattern.test(x));
+      expect([pattern.source, i]).not.toEqual([pattern.source, -1]);
+      return i;
+    };
+    const applyOf = (dir: string) => steps.indexOf(`${k} apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/${dir}`);
+    // CRDs are Established before anything else is applied.
+    expect(at(/wait --for=condition=Established crd\/workflows\.argoproj\.io --timeout=300s$/)).toBeLessThan(applyOf('01-namespaces'));
+    // Credentials exist before the database and the servers start (one-shot Jobs are named after their spec).
+    expect(at(/wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=300s$/)).toBeLessThan(applyOf('06-controllers'));
+    // The cache webhook's certificate is issued (by the deployer) before cache-server mounts it.
+    expect(at(/rollout status -n kubeflow deployment\/cache-deployer-deployment/)).toBeLessThan(applyOf('06-controllers'));
+    // Servers are rolled out before the bucket is created through the S3 API.
+    expect(at(/rollout status -n kubeflow statefulset\/seaweedfs/)).toBeLessThan(applyOf('07-storage-init'));
+    expect(at(/rollout status -n kubeflow deployment\/ml-pipeline --timeout=300s$/)).toBeGreaterThan(applyOf('06-controllers'));
+    expect(at(/wait -n kubeflow --for=condition=Complete job\/seaweedfs-create-bucket-[0-9a-f]{8}/)).toBe(steps.length - 1);
   });
 });
 

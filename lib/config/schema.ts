@@ -234,6 +234,13 @@ export const platformConfigSchema = z.strictObject({
         'set backup.enabled: false or give objectStore credentials of type secret (an HMAC key pair)',
     });
   }
+  if (c.pipelines.enabled && store.type === 'external' && store.credentials.type === 'workload-identity') {
+    ctx.addIssue({
+      code: 'custom', path: ['objectStore', 'credentials', 'type'],
+      message: 'Kubeflow Pipelines 2.17.0 (API server, Argo) reaches the artifact store through the S3 API with keys, not Workload Identity: ' +
+        'use credentials type secret with a GCS HMAC key pair',
+    });
+  }
   if (c.pipelines.enabled && c.pipelines.mode === 'multi-user') {
     ctx.addIssue({
       code: 'custom', path: ['pipelines', 'mode'],

@@ -18,6 +18,12 @@ export interface PlatformNamespaceProps {
    */
   readonly podSecurity?: PodSecurityLevel;
   /**
+   * Pod Security Standards level warned about and audited, when stricter than the enforced one (e.g. enforce
+   * `baseline` where users' pipeline steps run, and still warn about anything short of `restricted`).
+   * @default - the enforced level
+   */
+  readonly podSecurityWarn?: PodSecurityLevel;
+  /**
    * Extra labels (e.g. mesh injection).
    * @default - none
    */
@@ -59,9 +65,9 @@ export class PlatformNamespace extends Construct {
         labels: {
           'app.kubernetes.io/managed-by': MANAGED_BY,
           'app.kubernetes.io/part-of': PART_OF,
-          'pod-security.kubernetes.io/audit': this.podSecurity,
+          'pod-security.kubernetes.io/audit': props.podSecurityWarn ?? this.podSecurity,
           'pod-security.kubernetes.io/enforce': this.podSecurity,
-          'pod-security.kubernetes.io/warn': this.podSecurity,
+          'pod-security.kubernetes.io/warn': props.podSecurityWarn ?? this.podSecurity,
           ...props.labels,
         },
       },

@@ -191,6 +191,12 @@ export interface Deviation {
   readonly reason: string;
   /** Restrict to one facts source (default: any). */
   readonly source?: string;
+  /**
+   * The configuration in which the difference exists (e.g. `the artifact store uses IRSA`), for differences that
+   * only some configurations have. Such a deviation is never stale in a single check; a test across variants
+   * shows each is needed somewhere.
+   */
+  readonly when?: string;
 }
 
 /** Options of {@link checkFidelity}. */
@@ -305,6 +311,7 @@ const deviationsSchema = z.array(
     value: z.string().optional(),
     reason: z.string().min(1),
     source: z.string().optional(),
+    when: z.string().min(1).optional(),
   }),
 );
 
@@ -593,8 +600,16 @@ function setDiff(have: readonly string[], want: readonly string[]): { missing: s
   };
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+/**
+ * Whether two argument lists are the same. An argument that is an image reference (`--executor-image
+ * quay.io/argoproj/argoexec:v4.0.5`) also matches its registry-mirrored form.
+ */
+function sameList(a: readonly string[], b: readonly string[], mirror?: string): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i] || (mirror !== undefined && looksLikeImage(b[i] ?? '') && imagesMatch(x, b[i] ?? '', mirror)));
+}
+
+function looksLikeImage(arg: string): boolean {
+  return /^[a-z0-9.-]+\.[a-z]{2,}(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$/.test(arg);
 }
 
 function compareWorkload(
@@ -666,7 +681,7 @@ function compareWorkload(
         out.push({ field: 'env', value: e, path: at('env'), message: `env: ${label} ${c.name} has extra ${e} (not in upstream ${upLabel})` });
       }
       for (const field of ['command', 'args'] as const) {
-        if (!sameList(c[field], u[field])) {
+        if (!sameList(c[field], u[field], mirror)) {
           out.push({
             field,
             value: c.name,
@@ -801,7 +816,7 @@ export function checkFidelity(
 
   const known = new Set(facts.workloads.map((w) => `${w.namespace}/${w.name}`));
   for (const d of deviations) {
-    if (used.has(d)) continue;
+    if (used.has(d) || d.when !== undefined) continue;
     if (!known.has(d.workload)) {
       findings.push({
         rule: FIDELITY_RULE,
@@ -843,7 +858,8 @@ export function deviationsMarkdown(deviations: readonly Deviation[]): string {
   for (const d of rows) {
     const workload = d.source ? `${d.workload} (${d.source})` : d.workload;
     const value = d.value !== undefined ? `\`${cell(d.value)}\`` : '(all)';
-    lines.push(`| ${cell(workload)} | ${d.field} | ${value} | ${cell(d.reason)} |`);
+    const reason = d.when !== undefined ? `${d.reason} (Only when ${d.when}.)` : d.reason;
+    lines.push(`| ${cell(workload)} | ${d.field} | ${value} | ${cell(reason)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

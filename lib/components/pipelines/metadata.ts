@@ -1,0 +1,434 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { stringify } from 'yaml';
+import { KfkitContext } from '../../core/context';
+import { IDatabase } from '../../core/database';
+import { DatabaseConsumer, databaseConsumerIssues, METADATA_DB_CONSUMER } from '../../core/database-consumers';
+import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
+import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { ResourceBudget } from '../../core/security';
+import { ContainerProps, podTemplate } from '../../core/workload';
+import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+
+/**
+ * Where clients reach a server of another Pipelines part: its Service (name and port, in the part's namespace) and
+ * its pods (network peer and pod port, for the network policy the client writes with `allowTraffic`).
+ */
+export interface PipelinesEndpoint {
+  /** Service name, e.g. `metadata-grpc-service`. */
+  readonly serviceName: string;
+  /** Service port, e.g. `8080`. */
+  readonly servicePort: number;
+  /** The server's pods. */
+  readonly peer: NetworkPeer;
+  /** The port the pods listen on (what a network policy opens). */
+  readonly podPort: number;
+}
+
+/** Host name of an endpoint's Service, namespace-qualified (resolves through the pod's DNS search path). */
+export function endpointHost(endpoint: PipelinesEndpoint): string {
+  return `${endpoint.serviceName}.${endpoint.peer.namespace}`;
+}
+
+/** UID upstream runs every Kubeflow Pipelines container as (`runAsUser: 1000`); most of their images default to root. */
+export const PIPELINES_UID = 1000;
+
+/**
+ * kfkit's wait-for-<server> init container program (POSIX sh with busybox `nc`): polls `$WAIT_HOST:$WAIT_PORT`
+ * every 5 seconds; after 10 minutes it exits non-zero with a message naming the endpoint, so the pod restarts and the
+ * failure shows in its status and logs.
+ */
+const WAIT_FOR_TCP = 'limit=$(( $(date +%s) + 600 )); until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do '
+  + '[ "$(date +%s)" -lt "$limit" ] || { echo "gave up: $WAIT_HOST:$WAIT_PORT unreachable for 10 minutes" >&2; exit 1; }; '
+  + 'echo "waiting for $WAIT_HOST:$WAIT_PORT"; sleep 5; done';
+
+/**
+ * An init container that waits until `host:port` accepts TCP connections (upstream's `wait-for-*` containers:
+ * same name, image and command, kfkit's own program). Its budget is upstream's.
+ */
+export function waitForTcp(scope: Construct, name: string, host: string, port: number): ContainerProps {
+  return {
+    name,
+    image: KfkitContext.of(scope).images.image('alpine'),
+    command: ['/bin/sh', '-ec'],
+    args: [WAIT_FOR_TCP],
+    env: [{ name: 'WAIT_HOST', value: host }, { name: 'WAIT_PORT', value: String(port) }],
+    resources: { cpu: { request: '10m', limit: '100m' }, memory: { request: '16Mi', limit: '64Mi' } },
+  };
+}
+
+/** Props of {@link MetadataService}. */
+export interface MetadataServiceProps extends PipelinesPartProps {
+  /**
+   * Compute budget of the ML Metadata gRPC server (`metadata-grpc-deployment`).
+   * @default - 50m CPU; 128Mi memory request, 1Gi limit
+   */
+  readonly grpcResources?: ResourceBudget;
+  /**
+   * Compute budget of the gRPC-web proxy (`metadata-envoy-deployment`).
+   * @default - 10m CPU; 32Mi memory request, 256Mi limit
+   */
+  readonly envoyResources?: ResourceBudget;
+  /**
+   * Compute budget of the metadata writer (`metadata-writer`).
+   * @default - 20m CPU; 128Mi memory request, 512Mi limit
+   */
+  readonly writerResources?: ResourceBudget;
+}
+
+const GRPC = 'metadata-grpc-deployment';
+const GRPC_SERVICE = 'metadata-grpc-service';
+const GRPC_SA = 'metadata-grpc-server';
+const GRPC_PORT = 8080;
+const ENVOY = 'metadata-envoy-deployment';
+const ENVOY_SERVICE = 'metadata-envoy-service';
+const ENVOY_CONFIGMAP = 'metadata-envoy-configmap';
+const ENVOY_CONFIG_KEY = 'envoy-config.yaml';
+const ENVOY_PORT = 9090;
+const ENVOY_ADMIN_PORT = 9901;
+const WRITER = 'metadata-writer';
+const WRITER_SA = 'kubeflow-pipelines-metadata-writer';
+/** The ConfigMap of `METADATA_GRPC_SERVICE_HOST`/`_PORT` (upstream's; written by the install configuration part). */
+export const METADATA_GRPC_CONFIGMAP = 'metadata-grpc-configmap';
+/** Where the TLS variant renders the server configuration (a memory-backed emptyDir: the file holds the password). */
+const TLS_CONFIG_DIR = '/etc/mlmd';
+const TLS_CONFIG_FILE = `${TLS_CONFIG_DIR}/server_config.pbtxt`;
+const TLS_CA_DIR = '/etc/mlmd-ca';
+/** gRPC limits upstream passes (16 KiB metadata, 100 MiB messages). */
+const GRPC_CHANNEL_ARGUMENTS = 'grpc.max_metadata_size=16384,grpc.max_receive_message_length=104857600,grpc.max_send_message_length=104857600';
+
+/**
+ * The `render-tls-config` program (POSIX sh, in the ML Metadata image): writes an ASCII `MetadataStoreServerConfig`
+ * with the MySQL connection, `$SSL_OPTIONS` and upgrade migration to `$CONFIG_FILE`, quoting `\` and `"` in values.
+ * Inputs come from the environment (connection values, credentials from the Secret).
+ */
+const RENDER_TLS_CONFIG = `
+umask 077
+q() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g'; }
+{
+  printf 'connection_config {\\n  mysql {\\n'
+  printf '    host: "%s"\\n    port: %s\\n    database: "%s"\\n' "$(q "$MYSQL_HOST")" "$MYSQL_PORT" "$(q "$MYSQL_DATABASE")"
+  printf '    user: "%s"\\n    password: "%s"\\n' "$(q "$DBCONFIG_USER")" "$(q "$DBCONFIG_PASSWORD")"
+  printf '    ssl_options { %s }\\n  }\\n}\\n' "$SSL_OPTIONS"
+  printf 'migration_options {\\n  enable_upgrade_migration: true\\n}\\n'
+} > "$CONFIG_FILE"
+echo "wrote $CONFIG_FILE"
+`.trim();
+
+/**
+ * kfkit's Envoy configuration for the gRPC-web proxy, as a typed object (Envoy v3 API): one listener on 9090 that
+ * translates gRPC-web (what the UI server forwards from the browser) to gRPC on the ML Metadata Service over HTTP/2,
+ * without a stream timeout; the admin interface on 9901 (readiness probe). No CORS filter: the browser reaches the
+ * proxy only through the UI server (same origin), so cross-origin access stays denied.
+ */
+export function metadataEnvoyConfig(grpc: PipelinesEndpoint): Record<string, unknown> {
+  const address = (host: string, port: number) => ({ socket_address: { address: host, port_value: port } });
+  return {
+    admin: { address: address('0.0.0.0', ENVOY_ADMIN_PORT) },
+    static_resources: {
+      listeners: [{
+        name: 'grpc-web',
+        address: address('0.0.0.0', ENVOY_PORT),
+        filter_chains: [{
+          filters: [{
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'metadata_grpc_web',
+              codec_type: 'AUTO',
+              route_config: {
+                name: 'metadata',
+                virtual_hosts: [{
+                  name: 'metadata',
+                  domains: ['*'],
+                  routes: [{ match: { prefix: '/' }, route: { cluster: 'metadata-grpc', max_stream_duration: { grpc_timeout_header_max: '0s' } } }],
+                }],
+              },
+              http_filters: [
+                { name: 'envoy.filters.http.grpc_web', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb' } },
+                { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+              ],
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: 'metadata-grpc',
+        type: 'STRICT_DNS',
+        connect_timeout: '5s',
+        lb_policy: 'ROUND_ROBIN',
+        typed_extension_protocol_options: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicit_http_config: { http2_protocol_options: {} },
+          },
+        },
+        load_assignment: {
+          cluster_name: 'metadata-grpc',
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: address(endpointHost(grpc), grpc.servicePort) } }] }],
+        },
+      }],
+    },
+  };
+}
+
+/**
+ * ML Metadata for Kubeflow Pipelines 2.17.0, as the platform-agnostic install has it: the gRPC server
+ * `metadata-grpc-deployment` (Service `metadata-grpc-service`, 8080) on the metadata database, the gRPC-web proxy
+ * `metadata-envoy-deployment` (Service `metadata-envoy-service`, 9090) the UI talks to, and `metadata-writer`, which
+ * records Argo pods of v1 pipelines in ML Metadata. Upstream names, images, ports, env var names and arguments;
+ * RBAC as upstream (the writer's namespaced Role).
+ *
+ * The database comes from the typed {@link IDatabase} (host, port, database name and credentials Secret as env
+ * values and Secret references, instead of upstream's `pipeline-install-config` keys). MySQL uses upstream's flags;
+ * with TLS (`required`, `verify-ca`, `verify-full`) the server needs a configuration file — MLMD's flags have no TLS
+ * options — which the init container `render-tls-config` writes into a memory volume from the Secret, and
+ * `--metadata_store_server_config_file` points the server at it (the file takes precedence over the flags).
+ * PostgreSQL follows upstream's PostgreSQL variant, on kfkit's single database server (`metadb` beside the others)
+ * instead of a second PostgreSQL for ML Metadata alone; only plain connections (MLMD 1.14's libpq has no TLS).
+ *
+ * Differences from upstream, on purpose (facts/deviations.json): the wait-for-* init containers run kfkit's own
+ * program; the writer gets `POD_NAMESPACE` (upstream's writer assumes `kubeflow`); the PostgreSQL and TLS variants
+ * above. Every pod restricted and read-only, requests and memory limits, no ServiceAccount token but the writer's
+ * (it watches pods), network policies for exactly the connections made: gRPC server → database, proxy → gRPC server,
+ * writer → gRPC server and the Kubernetes API. Clients of the gRPC server (API server, pipeline pods) and of the
+ * proxy (UI) open their side with {@link MetadataService.grpc} / {@link MetadataService.envoy}.
+ */
+export class MetadataService extends Construct {
+  /** The ML Metadata gRPC server (Service `metadata-grpc-service`, port 8080). */
+  public readonly grpc: PipelinesEndpoint;
+  /** The gRPC-web proxy the UI server calls (Service `metadata-envoy-service`, port 9090). */
+  public readonly envoy: PipelinesEndpoint;
+  /** The metadata writer's pods. */
+  public readonly writerPeer: NetworkPeer;
+
+  public constructor(scope: Construct, id: string, props: MetadataServiceProps) {
+    super(scope, id);
+    if (props.mode !== 'standalone') throw new Error(`MetadataService: mode "${props.mode}" is not implemented yet; only standalone`);
+    const ns = props.namespace;
+    const db = props.database;
+    checkDatabaseConsumer('MetadataService', db, METADATA_DB_CONSUMER);
+    this.grpc = { serviceName: GRPC_SERVICE, servicePort: GRPC_PORT, peer: pipelinesPeer(ns, GRPC), podPort: GRPC_PORT };
+    this.envoy = { serviceName: ENVOY_SERVICE, servicePort: ENVOY_PORT, peer: pipelinesPeer(ns, ENVOY), podPort: ENVOY_PORT };
+    this.writerPeer = pipelinesPeer(ns, WRITER);
+
+    this.grpcServer(props);
+    this.envoyProxy(props);
+    this.writer(props);
+
+    db.allowFrom(this.grpc.peer);
+    allowTraffic(this, this.envoy.peer, this.grpc.peer, [{ port: GRPC_PORT }]);
+    allowTraffic(this, this.writerPeer, this.grpc.peer, [{ port: GRPC_PORT }]);
+    allowKubeApi(this, this.writerPeer);
+  }
+
+  private grpcServer(props: MetadataServiceProps): void {
+    const ns = props.namespace;
+    const db = props.database;
+    const identity = pipelinesIdentity(GRPC);
+    const labels = standardLabels(identity);
+    const ctx = KfkitContext.of(this);
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: GRPC_SA, namespace: ns, labels }, automountServiceAccountToken: false });
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: GRPC_SERVICE, namespace: ns, labels },
+      spec: { type: 'ClusterIP', selector: selectorLabels(identity), ports: [{ name: 'grpc-api', port: GRPC_PORT, protocol: 'TCP' }] },
+    });
+
+    const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentials.secretName, key } } });
+    const tcp = { tcpSocket: { port: k8s.IntOrString.fromString('grpc-api') }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 };
+    const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];
+    const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
+    const initContainers: ContainerProps[] = [waitForTcp(this, 'wait-for-database', db.host, db.port)];
+    let env: k8s.EnvVar[];
+    let envFrom: k8s.EnvFromSource[] | undefined;
+    let args: string[];
+    if (db.engine === 'postgresql') {
+      // Upstream's PostgreSQL variant reads these from the ConfigMap/Secret of its second PostgreSQL; kfkit's come
+      // from the one database's typed reference. The gRPC port still comes from metadata-grpc-configmap.
+      env = [
+        { name: 'POSTGRES_PORT', value: String(db.port) },
+        { name: 'POSTGRES_DBNAME', value: db.databaseNames.metadata },
+        secret('POSTGRES_USER', db.credentials.usernameKey),
+        secret('POSTGRES_PASSWORD', db.credentials.passwordKey),
+      ];
+      envFrom = [{ configMapRef: { name: METADATA_GRPC_CONFIGMAP } }];
+      args = [
+        '--grpc_port=$(METADATA_GRPC_SERVICE_PORT)',
+        '--metadata_source_config_type=postgresql',
+        `--postgres_config_host=${db.host}`,
+        '--postgres_config_port=$(POSTGRES_PORT)',
+        '--postgres_config_dbname=$(POSTGRES_DBNAME)',
+        '--postgres_config_user=$(POSTGRES_USER)',
+        '--postgres_config_password=$(POSTGRES_PASSWORD)',
+        '--enable_database_upgrade=true',
+      ];
+    } else {
+      env = [
+        secret('DBCONFIG_USER', db.credentials.usernameKey),
+        secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
+        { name: 'MYSQL_DATABASE', value: db.databaseNames.metadata },
+        { name: 'MYSQL_HOST', value: db.host },
+        { name: 'MYSQL_PORT', value: String(db.port) },
+      ];
+      args = [
+        `--grpc_port=${GRPC_PORT}`,
+        '--mysql_config_database=$(MYSQL_DATABASE)',
+        '--mysql_config_host=$(MYSQL_HOST)',
+        '--mysql_config_port=$(MYSQL_PORT)',
+        '--mysql_config_user=$(DBCONFIG_USER)',
+        '--mysql_config_password=$(DBCONFIG_PASSWORD)',
+        '--enable_database_upgrade=true',
+        `--grpc_channel_arguments=${GRPC_CHANNEL_ARGUMENTS}`,
+      ];
+      if (db.tls.mode !== 'disabled') {
+        const ca = db.tls.caSecret;
+        const sslOptions = db.tls.mode === 'required' ? ''
+          : `ca: "${TLS_CA_DIR}/ca.crt"${db.tls.mode === 'verify-full' ? ' verify_server_cert: true' : ''}`;
+        volumes.push({ name: 'server-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } });
+        mounts.push({ name: 'server-config', mountPath: TLS_CONFIG_DIR, readOnly: true });
+        const initMounts: k8s.VolumeMount[] = [{ name: 'server-config', mountPath: TLS_CONFIG_DIR }];
+        if (ca && db.tls.mode !== 'required') {
+          volumes.push({ name: 'database-ca', secret: { secretName: ca.name, items: [{ key: ca.key, path: 'ca.crt' }] } });
+          mounts.push({ name: 'database-ca', mountPath: TLS_CA_DIR, readOnly: true });
+        }
+        initContainers.push({
+          name: 'render-tls-config',
+          image: ctx.images.image('ml-metadata-store-server'),
+          command: ['/bin/sh', '-ec', RENDER_TLS_CONFIG],
+          env: [...env, { name: 'SSL_OPTIONS', value: sslOptions }, { name: 'CONFIG_FILE', value: TLS_CONFIG_FILE }],
+          resources: { cpu: { request: '10m', limit: '100m' }, memory: { request: '16Mi', limit: '64Mi' } },
+          volumeMounts: initMounts,
+        });
+        args.push(`--metadata_store_server_config_file=${TLS_CONFIG_FILE}`);
+      }
+    }
+
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: GRPC, namespace: ns, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(identity) },
+        template: podTemplate(this, {
+          identity,
+          serviceAccountName: GRPC_SA,
+          security: { user: PIPELINES_UID },
+          initContainers,
+          containers: [{
+            name: 'container',
+            image: ctx.images.image('ml-metadata-store-server'),
+            command: ['/bin/metadata_store_server'],
+            args,
+            ports: [{ name: 'grpc-api', containerPort: GRPC_PORT, protocol: 'TCP' }],
+            env,
+            envFrom,
+            resources: props.grpcResources ?? { cpu: { request: '50m' }, memory: { request: '128Mi', limit: '1Gi' } },
+            // glog writes its log files below /tmp.
+            volumeMounts: mounts,
+            readinessProbe: tcp,
+            livenessProbe: tcp,
+          }],
+          volumes,
+        }),
+      },
+    });
+  }
+
+  private envoyProxy(props: MetadataServiceProps): void {
+    const ns = props.namespace;
+    const identity = pipelinesIdentity(ENVOY);
+    const labels = standardLabels(identity);
+    const scope = new Construct(this, 'Envoy');
+    new k8s.KubeConfigMap(scope, 'Config', {
+      metadata: { name: ENVOY_CONFIGMAP, namespace: ns, labels },
+      data: { [ENVOY_CONFIG_KEY]: stringify(metadataEnvoyConfig(this.grpc), { lineWidth: 0 }) },
+    });
+    new k8s.KubeService(scope, 'Service', {
+      metadata: { name: ENVOY_SERVICE, namespace: ns, labels },
+      spec: { type: 'ClusterIP', selector: selectorLabels(identity), ports: [{ name: 'md-envoy', port: ENVOY_PORT, protocol: 'TCP' }] },
+    });
+    new k8s.KubeDeployment(scope, 'Resource', {
+      metadata: { name: ENVOY, namespace: ns, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(identity) },
+        template: podTemplate(this, {
+          identity,
+          // Upstream's pod names no ServiceAccount; kfkit keeps `default` (fidelity) and mounts no token.
+          serviceAccountName: 'default',
+          security: { user: PIPELINES_UID },
+          containers: [{
+            name: 'container',
+            image: KfkitContext.of(this).images.image('kfp-metadata-envoy'),
+            args: [`/etc/envoy/${ENVOY_CONFIG_KEY}`],
+            ports: [
+              { name: 'md-envoy', containerPort: ENVOY_PORT, protocol: 'TCP' },
+              { name: 'envoy-admin', containerPort: ENVOY_ADMIN_PORT, protocol: 'TCP' },
+            ],
+            resources: props.envoyResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
+            volumeMounts: [{ name: 'envoy-config', mountPath: '/etc/envoy', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+            readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromNumber(ENVOY_ADMIN_PORT) }, periodSeconds: 5, timeoutSeconds: 2 },
+          }],
+          volumes: [{ name: 'envoy-config', configMap: { name: ENVOY_CONFIGMAP } }, { name: 'tmp', emptyDir: {} }],
+        }),
+      },
+    });
+  }
+
+  private writer(props: MetadataServiceProps): void {
+    const ns = props.namespace;
+    const identity: ComponentIdentity = pipelinesIdentity(WRITER);
+    const labels = standardLabels(identity);
+    const scope = new Construct(this, 'Writer');
+    new k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata: { name: WRITER_SA, namespace: ns, labels } });
+    const role = 'kubeflow-pipelines-metadata-writer-role';
+    new k8s.KubeRole(scope, 'Role', {
+      metadata: { name: role, namespace: ns, labels },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+      ],
+    });
+    new k8s.KubeRoleBinding(scope, 'RoleBinding', {
+      metadata: { name: 'kubeflow-pipelines-metadata-writer-binding', namespace: ns, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
+      subjects: [{ kind: 'ServiceAccount', name: WRITER_SA, namespace: ns }],
+    });
+    new k8s.KubeDeployment(scope, 'Resource', {
+      metadata: { name: WRITER, namespace: ns, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(identity) },
+        template: podTemplate(this, {
+          identity,
+          serviceAccountName: WRITER_SA,
+          automountServiceAccountToken: true,
+          security: { user: PIPELINES_UID },
+          initContainers: [waitForTcp(this, 'wait-for-metadata-grpc', endpointHost(this.grpc), GRPC_PORT)],
+          containers: [{
+            name: 'main',
+            image: KfkitContext.of(this).images.image('kfp-metadata-writer'),
+            env: [
+              { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              // The writer connects to metadata-grpc-service.$POD_NAMESPACE, defaulting to `kubeflow` when unset.
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            ],
+            resources: props.writerResources ?? { cpu: { request: '20m' }, memory: { request: '128Mi', limit: '512Mi' } },
+            // Debug copies of the pods it handled go to /tmp.
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          }],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        }),
+      },
+    });
+  }
+}
+
+/**
+ * Throws when `db` has settings a consumer cannot use (the configuration is checked against the same table before
+ * anything is built; this guards direct use of the constructs), naming the first problem.
+ */
+export function checkDatabaseConsumer(part: string, db: IDatabase, consumer: DatabaseConsumer): void {
+  const issue = databaseConsumerIssues({ type: db.inCluster ? 'in-cluster' : 'external', engine: db.engine, tls: db.tls }, [consumer]).at(0);
+  if (issue) throw new Error(`${part}: database.${issue.path.join('.')}: ${issue.message}`);
+}

@@ -1,0 +1,92 @@
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { KfkitContext } from '../../core/context';
+import { selectorLabels, standardLabels } from '../../core/labels';
+import { allowKubeApi, NetworkPeer } from '../../core/network';
+import { ResourceBudget } from '../../core/security';
+import { podTemplate } from '../../core/workload';
+import { PIPELINES_UID } from './metadata';
+import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+
+/** Props of {@link ViewerController}. */
+export interface ViewerControllerProps extends PipelinesPartProps {
+  /**
+   * Most TensorBoard viewers kept at once; creating one more deletes the oldest (upstream `MAX_NUM_VIEWERS`).
+   * @default 50
+   */
+  readonly maxViewers?: number;
+  /**
+   * Compute budget of the controller.
+   * @default - 10m CPU; 32Mi memory request, 256Mi limit
+   */
+  readonly resources?: ResourceBudget;
+}
+
+const NAME = 'ml-pipeline-viewer-crd';
+const SERVICE_ACCOUNT = 'ml-pipeline-viewer-crd-service-account';
+const ROLE = 'ml-pipeline-viewer-controller-role';
+
+/**
+ * The Kubeflow Pipelines viewer controller 2.17.0 (`ml-pipeline-viewer-crd`): turns each `Viewer` (kubeflow.org
+ * v1beta1, created by the UI for TensorBoard) into a Deployment and a Service in the namespace, from the pod template
+ * the UI puts into the Viewer (kfkit's restricted template, see {@link PipelinesUi}). Upstream names, image, env var
+ * names and the namespaced Role (Deployments and Services of any group, Viewers and their finalizers).
+ *
+ * The `Viewer` CustomResourceDefinition is not created here (the CRD part installs it, in the `crds` wave). Restricted
+ * pod (upstream's UID 1000), read-only root filesystem, the ServiceAccount token (it watches the API), requests and
+ * a memory limit; its only connection is to the Kubernetes API.
+ */
+export class ViewerController extends Construct {
+  /** The controller's pods. */
+  public readonly peer: NetworkPeer;
+
+  public constructor(scope: Construct, id: string, props: ViewerControllerProps) {
+    super(scope, id);
+    if (props.mode !== 'standalone') throw new Error(`ViewerController: mode "${props.mode}" is not implemented yet; only standalone`);
+    const maxViewers = props.maxViewers ?? 50;
+    if (!Number.isInteger(maxViewers) || maxViewers < 1) {
+      throw new Error(`ViewerController: maxViewers must be a whole number >= 1 (the controller refuses to start otherwise), got ${maxViewers}`);
+    }
+    const ns = props.namespace;
+    const identity = pipelinesIdentity(NAME);
+    const labels = standardLabels(identity);
+    this.peer = pipelinesPeer(ns, NAME);
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: SERVICE_ACCOUNT, namespace: ns, labels } });
+    const verbs = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'];
+    new k8s.KubeRole(this, 'Role', {
+      metadata: { name: ROLE, namespace: ns, labels },
+      rules: [
+        { apiGroups: ['*'], resources: ['deployments', 'services'], verbs },
+        { apiGroups: ['kubeflow.org'], resources: ['viewers', 'viewers/finalizers'], verbs },
+      ],
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+      metadata: { name: 'ml-pipeline-viewer-crd-binding', namespace: ns, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLE },
+      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: ns }],
+    });
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: NAME, namespace: ns, labels },
+      spec: {
+        selector: { matchLabels: selectorLabels(identity) },
+        template: podTemplate(this, {
+          identity,
+          serviceAccountName: SERVICE_ACCOUNT,
+          automountServiceAccountToken: true,
+          security: { user: PIPELINES_UID },
+          containers: [{
+            name: NAME,
+            image: KfkitContext.of(this).images.image('kfp-viewer-crd-controller'),
+            env: [
+              { name: 'MAX_NUM_VIEWERS', value: String(maxViewers) },
+              { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            ],
+            resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
+          }],
+        }),
+      },
+    });
+    allowKubeApi(this, this.peer);
+  }
+}
