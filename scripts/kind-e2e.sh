@@ -3,7 +3,8 @@
 #
 # Creates (or reuses) a kind cluster, synthesizes dist/local, installs it with `kfkit apply` in one ordered pass,
 # then checks what unit tests cannot: the credentials Job created mysql-secret, MySQL accepts the generated root
-# password, and a second apply changes nothing (the Secret is never regenerated).
+# password, Kubeflow Pipelines runs a pipeline end to end (kfkit smoke), and a second apply changes nothing (the
+# Secret is never regenerated).
 #
 #   scripts/kind-e2e.sh            # cluster kfkit-e2e, kept afterwards
 #   KFKIT_E2E_DELETE=1 scripts/kind-e2e.sh
@@ -32,6 +33,12 @@ password_before="$(kubectl --context "$ctx" -n kubeflow get secret mysql-secret 
 [ -n "$password_before" ] || { echo "mysql-secret has no password" >&2; exit 1; }
 kubectl --context "$ctx" -n kubeflow exec statefulset/mysql -- \
   sh -c 'mysql --host=127.0.0.1 --user=root --password="$MYSQL_ROOT_PASSWORD" --execute="SELECT 1" >/dev/null'
+
+step "check: Kubeflow Pipelines runs a pipeline (kfkit smoke)"
+kubectl --context "$ctx" -n kubeflow port-forward svc/ml-pipeline 18888:8888 >/dev/null 2>&1 &
+pf=$!
+trap 'kill "$pf" 2>/dev/null || true' EXIT
+node bin/kfkit.js smoke --url http://127.0.0.1:18888 --timeout 900
 
 step "check: re-apply is a no-op for credentials"
 node bin/kfkit.js apply --env local --context "$ctx" --timeout 600
