@@ -1,6 +1,6 @@
 import { IMAGES, ImageCatalog, ImageKey } from '../lib/core/images';
 import { listImages } from '../lib/synth/footprint';
-import { upstreamFacts } from '../lib/synth/index';
+import { checkPlatform, upstreamFacts } from '../lib/synth/index';
 import { imagesMatch } from '../lib/validate/fidelity';
 import { synthesize } from '../lib/synth/index';
 import { localConfig } from './helpers';
@@ -44,5 +44,14 @@ describe('catalog against the upstream facts', () => {
     const upstream = new Set(facts.workloads.filter((w) => w.source === 'kfp').flatMap((w) => w.containers.map((c) => c.image)));
     const missing = [...upstream].filter((image) => !entries.some((e) => imagesMatch(e, image)));
     expect(missing.sort()).toEqual([]);
+  });
+});
+
+describe('pull Secrets', () => {
+  test('a stack with pull Secrets validates: they are declared external in every namespace kfkit creates', () => {
+    const config = localConfig({ images: { pullSecrets: ['regcred'] } });
+    const s = synthesize(config);
+    expect(checkPlatform(s, config)).toEqual([]);
+    expect(s.externalObjects.filter((o) => o.name === 'regcred').map((o) => o.namespace)).toEqual(['kubeflow']);
   });
 });

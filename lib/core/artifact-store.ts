@@ -40,3 +40,10 @@ export function identityAnnotations(credentials: ArtifactCredentials): Record<st
     case 'secret': return {};
   }
 }
+
+/** Host and port of a store's endpoint (`host[:port]`; without a port, 443 with TLS, else 80). */
+export function endpointHostPort(store: Pick<IArtifactStore, 'endpoint' | 'secure'>): { host: string; port: number } {
+  const parts = store.endpoint.split(':');
+  const port = parts.at(1);
+  return { host: parts[0], port: port !== undefined ? Number(port) : store.secure ? 443 : 80 };
+}

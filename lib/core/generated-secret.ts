@@ -5,6 +5,7 @@ import { KfkitContext } from './context';
 import { oneShotJobName } from './job-name';
 import { ComponentIdentity, standardLabels } from './labels';
 import { allowKubeApi } from './network';
+import { serviceAccountWithRole } from './rbac';
 import { Wave } from './waves';
 import { podTemplate } from './workload';
 
@@ -115,7 +116,7 @@ export class GeneratedSecret extends Construct {
   /** The wave generated Secrets are created in. Shared by every GeneratedSecret of a platform. */
   public static wave(scope: Construct): Wave {
     const plan = KfkitContext.of(scope).plan;
-    return plan.find('credentials') ?? plan.addWave('credentials', {
+    return plan.ensureWave('credentials', {
       description: 'Jobs that generate credentials inside the cluster; completed before any consumer starts.',
       after: [plan.cluster],
       before: [plan.controllers],
@@ -163,23 +164,17 @@ export class GeneratedSecret extends Construct {
     const identity: ComponentIdentity = { ...props.identity, name: generator };
     const labels = standardLabels(identity);
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: generator, namespace: props.namespace, labels },
+    serviceAccountWithRole(this, {
+      name: generator,
+      namespace: props.namespace,
+      labels,
       automountServiceAccountToken: false,
-    });
-    new k8s.KubeRole(this, 'Role', {
-      metadata: { name: generator, namespace: props.namespace, labels },
       // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else — except, when
       // it keeps several Secrets in step, read exactly those (to reuse the values of the ones that already exist).
       rules: [
         { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
         ...(shared.length > 0 ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: names }] : []),
       ],
-    });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: generator, namespace: props.namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: generator },
-      subjects: [{ kind: 'ServiceAccount', name: generator, namespace: props.namespace }],
     });
     const spec = JSON.stringify({
       keys: props.keys,

@@ -41,7 +41,7 @@ export class PlatformNamespace extends Construct {
    */
   public static isolationWave(scope: Construct): Wave {
     const plan = KfkitContext.of(scope).plan;
-    return plan.find('isolation') ?? plan.addWave('isolation', {
+    return plan.ensureWave('isolation', {
       description: 'Default-deny network policies of every namespace, before any pod starts.',
       after: [plan.namespaces],
       before: [plan.cluster],
@@ -76,5 +76,13 @@ export class PlatformNamespace extends Construct {
     plan.assign(this.resource, plan.namespaces);
     const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name });
     plan.assign(isolation, PlatformNamespace.isolationWave(this));
+    // Pods here pull through the catalog's pull Secrets, which the admins create (kfkit never holds credentials).
+    const ctx = KfkitContext.of(this);
+    for (const secret of ctx.images.pullSecrets) {
+      ctx.addExternalObject({
+        apiVersion: 'v1', kind: 'Secret', name: secret, namespace: props.name,
+        reason: `image pull Secret (images.pullSecrets); create it in ${props.name} after the namespace exists`,
+      });
+    }
   }
 }

@@ -29,17 +29,24 @@ export interface NetworkPort {
 }
 
 const ALL_PODS = {};
+/** Every IPv4 address. */
+export const ANY_ADDRESS = '0.0.0.0/0';
+
+/** Name, namespace and labels of a policy kfkit writes. */
+function policyMetadata(name: string, namespace: string): k8s.ObjectMeta {
+  return { name, namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } };
+}
 
 /** Writes the default-deny policy and the DNS egress allowance of one namespace. */
 export class NamespaceIsolation extends Construct {
   public constructor(scope: Construct, id: string, props: { readonly namespace: string }) {
     super(scope, id);
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
-      metadata: { name: 'default-deny', namespace: props.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
+      metadata: policyMetadata('default-deny', props.namespace),
       spec: { podSelector: ALL_PODS, policyTypes: ['Ingress', 'Egress'] },
     });
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
-      metadata: { name: 'allow-dns', namespace: props.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
+      metadata: policyMetadata('allow-dns', props.namespace),
       spec: {
         podSelector: ALL_PODS,
         policyTypes: ['Egress'],
@@ -66,6 +73,25 @@ function peerSelector(peer: NetworkPeer, other: NetworkPeer): k8s.NetworkPolicyP
   };
 }
 
+/** Rules of one policy: whom the selected pods talk to (ingress: from, egress: to), on which ports. */
+interface PolicyRule {
+  readonly peers: readonly k8s.NetworkPolicyPeer[];
+  readonly ports: readonly NetworkPort[];
+}
+
+/** A policy allowing `pods` to accept (`Ingress`) or open (`Egress`) the connections of `rules`. */
+function allowPolicy(scope: Construct, id: string, name: string, pods: NetworkPeer, direction: 'Ingress' | 'Egress', rules: readonly PolicyRule[]): void {
+  new k8s.KubeNetworkPolicy(scope, id, {
+    metadata: policyMetadata(name, pods.namespace),
+    spec: {
+      podSelector: { matchLabels: { ...pods.podLabels } },
+      policyTypes: [direction],
+      ingress: direction === 'Ingress' ? rules.map((r) => ({ from: [...r.peers], ports: ports(r.ports) })) : undefined,
+      egress: direction === 'Egress' ? rules.map((r) => ({ to: [...r.peers], ports: ports(r.ports) })) : undefined,
+    },
+  });
+}
+
 /**
  * Allows `from` to open connections to `to` on `onPorts`: an ingress policy `<to>-from-<from>` in `to`'s
  * namespace and an egress policy `<from>-to-<to>` in `from`'s namespace. Both are created under `scope`,
@@ -73,23 +99,38 @@ function peerSelector(peer: NetworkPeer, other: NetworkPeer): k8s.NetworkPolicyP
  */
 export function allowTraffic(scope: Construct, from: NetworkPeer, to: NetworkPeer, onPorts: readonly NetworkPort[]): void {
   if (onPorts.length === 0) throw new Error(`allowTraffic(${from.peerName} → ${to.peerName}) needs at least one port`);
-  const labels = { 'app.kubernetes.io/managed-by': MANAGED_BY };
-  new k8s.KubeNetworkPolicy(scope, `Ingress-${from.peerName}-${to.peerName}`, {
-    metadata: { name: `${to.peerName}-from-${from.peerName}`, namespace: to.namespace, labels },
-    spec: {
-      podSelector: { matchLabels: { ...to.podLabels } },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: [peerSelector(from, to)], ports: ports(onPorts) }],
-    },
-  });
-  new k8s.KubeNetworkPolicy(scope, `Egress-${from.peerName}-${to.peerName}`, {
-    metadata: { name: `${from.peerName}-to-${to.peerName}`, namespace: from.namespace, labels },
-    spec: {
-      podSelector: { matchLabels: { ...from.podLabels } },
-      policyTypes: ['Egress'],
-      egress: [{ to: [peerSelector(to, from)], ports: ports(onPorts) }],
-    },
-  });
+  const pair = `${from.peerName}-${to.peerName}`;
+  allowPolicy(scope, `Ingress-${pair}`, `${to.peerName}-from-${from.peerName}`, to, 'Ingress', [{ peers: [peerSelector(from, to)], ports: onPorts }]);
+  allowPolicy(scope, `Egress-${pair}`, `${from.peerName}-to-${to.peerName}`, from, 'Egress', [{ peers: [peerSelector(to, from)], ports: onPorts }]);
+}
+
+/** Addresses outside the pod network (a CIDR block) and the ports opened to them. */
+export interface AddressRule {
+  /** CIDR block, e.g. `0.0.0.0/0` (any address) or `169.254.169.254/32`. */
+  readonly cidr: string;
+  readonly ports: readonly NetworkPort[];
+}
+
+function addressRules(rules: readonly AddressRule[]): PolicyRule[] {
+  return rules.map((r) => ({ peers: [{ ipBlock: { cidr: r.cidr } }], ports: r.ports }));
+}
+
+/**
+ * Allows `from` to open connections to addresses outside the pod network (a managed service, the Kubernetes API
+ * server), which no pod selector can name: an egress policy `<from>-to-<target>` in `from`'s namespace, one egress
+ * rule per {@link AddressRule}, created under `scope` with construct id `id`.
+ */
+export function allowEgressToAddresses(scope: Construct, id: string, from: NetworkPeer, target: string, rules: readonly AddressRule[]): void {
+  allowPolicy(scope, id, `${from.peerName}-to-${target}`, from, 'Egress', addressRules(rules));
+}
+
+/**
+ * Allows connections to `to` from addresses outside the pod network (the Kubernetes API server calling a webhook):
+ * an ingress policy `<to>-from-<source>` in `to`'s namespace, one ingress rule per {@link AddressRule}, created under
+ * `scope` with construct id `id`.
+ */
+export function allowIngressFromAddresses(scope: Construct, id: string, to: NetworkPeer, source: string, rules: readonly AddressRule[]): void {
+  allowPolicy(scope, id, `${to.peerName}-from-${source}`, to, 'Ingress', addressRules(rules));
 }
 
 /**
@@ -97,12 +138,5 @@ export function allowTraffic(scope: Construct, from: NetworkPeer, to: NetworkPee
  * per cluster, so the rule opens egress on the API server ports (443, 6443) to any address.
  */
 export function allowKubeApi(scope: Construct, from: NetworkPeer): void {
-  new k8s.KubeNetworkPolicy(scope, `KubeApi-${from.peerName}`, {
-    metadata: { name: `${from.peerName}-to-kube-apiserver`, namespace: from.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
-    spec: {
-      podSelector: { matchLabels: { ...from.podLabels } },
-      policyTypes: ['Egress'],
-      egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: ports([{ port: 443 }, { port: 6443 }]) }],
-    },
-  });
+  allowEgressToAddresses(scope, `KubeApi-${from.peerName}`, from, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }, { port: 6443 }] }]);
 }

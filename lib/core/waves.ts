@@ -112,6 +112,14 @@ export class InstallPlan {
     return this.waves.find((w) => w.name === name);
   }
 
+  /**
+   * The wave named `name`, added with `options` when the plan has none yet: how components share a well-known wave
+   * (`credentials`, `isolation`) that whichever of them comes first creates.
+   */
+  public ensureWave(name: string, options: WaveOptions): Wave {
+    return this.find(name) ?? this.addWave(name, options);
+  }
+
   /** Puts every object under `scope` (unless a deeper scope is assigned elsewhere) into `wave`. */
   public assign(scope: IConstruct, wave: Wave): void {
     this.own(wave);

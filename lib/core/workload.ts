@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { KfkitContext } from './context';
 import { ComponentIdentity, selectorLabels, standardLabels } from './labels';
 import { ResourceBudget, resourceRequirements, restrictedContainer, RestrictedOptions, restrictedPod, RestrictedPodOptions } from './security';
@@ -59,6 +59,10 @@ export interface PodTemplateProps {
   readonly nodeSelector?: Readonly<Record<string, string>>;
   /** Tolerations. @default - none */
   readonly tolerations?: readonly k8s.Toleration[];
+  /** PriorityClass of the pods. @default - the cluster's default priority */
+  readonly priorityClassName?: string;
+  /** Annotations of the pods. @default - none */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 function container(props: ContainerProps): k8s.Container {
@@ -86,7 +90,10 @@ function container(props: ContainerProps): k8s.Container {
 export function podTemplate(scope: IConstruct, props: PodTemplateProps): k8s.PodTemplateSpec {
   const pullSecrets = KfkitContext.of(scope).images.pullSecrets;
   return {
-    metadata: { labels: { ...standardLabels(props.identity), ...selectorLabels(props.identity) } },
+    metadata: {
+      labels: { ...standardLabels(props.identity), ...selectorLabels(props.identity) },
+      annotations: props.annotations ? { ...props.annotations } : undefined,
+    },
     spec: {
       serviceAccountName: props.serviceAccountName,
       automountServiceAccountToken: props.automountServiceAccountToken ?? false,
@@ -98,6 +105,67 @@ export function podTemplate(scope: IConstruct, props: PodTemplateProps): k8s.Pod
       restartPolicy: props.restartPolicy,
       nodeSelector: props.nodeSelector ? { ...props.nodeSelector } : undefined,
       tolerations: props.tolerations ? [...props.tolerations] : undefined,
+      priorityClassName: props.priorityClassName,
     },
   };
+}
+
+/** Props of {@link deployment}. */
+export interface DeploymentProps {
+  /** Namespace of the Deployment. */
+  readonly namespace: string;
+  /** Identity of the workload: the Deployment's name and labels, its pods' labels and their selector. */
+  readonly identity: ComponentIdentity;
+  /** The pods (a {@link podTemplate} of {@link identity}). */
+  readonly pod: Omit<PodTemplateProps, 'identity'>;
+  /** Replicas. @default - not written (Kubernetes' default: 1) */
+  readonly replicas?: number;
+  /** Rollout strategy. @default - not written (Kubernetes' default: RollingUpdate) */
+  readonly strategy?: k8s.DeploymentStrategy;
+  /** Annotations of the Deployment. @default - none */
+  readonly annotations?: Record<string, string>;
+}
+
+/**
+ * A Deployment (construct id `Resource`) of the pods of an identity: named and labelled after it, selecting its
+ * pods by its selector labels, with kfkit's pod template ({@link podTemplate}).
+ */
+export function deployment(scope: Construct, props: DeploymentProps): k8s.KubeDeployment {
+  const { identity } = props;
+  return new k8s.KubeDeployment(scope, 'Resource', {
+    metadata: { name: identity.name, namespace: props.namespace, labels: standardLabels(identity), annotations: props.annotations },
+    spec: {
+      replicas: props.replicas,
+      strategy: props.strategy,
+      selector: { matchLabels: selectorLabels(identity) },
+      template: podTemplate(scope, { ...props.pod, identity }),
+    },
+  });
+}
+
+/** A TCP Service port: `port` forwarded to the pods' `targetPort` (by default the same number). */
+export function servicePort(name: string | undefined, port: number, targetPort: number = port): k8s.ServicePort {
+  return { name, port, targetPort: k8s.IntOrString.fromNumber(targetPort), protocol: 'TCP' };
+}
+
+/** Props of {@link clusterIpService}. */
+export interface ClusterIpServiceProps {
+  /** Name of the Service. */
+  readonly name: string;
+  /** Namespace of the Service. */
+  readonly namespace: string;
+  /** Identity of the pods behind the Service: its labels and selector. */
+  readonly identity: ComponentIdentity;
+  /** Ports. */
+  readonly ports: readonly k8s.ServicePort[];
+  /** Annotations. @default - none */
+  readonly annotations?: Record<string, string>;
+}
+
+/** A ClusterIP Service (construct id `Service`) in front of the pods of an identity, labelled like them. */
+export function clusterIpService(scope: Construct, props: ClusterIpServiceProps): k8s.KubeService {
+  return new k8s.KubeService(scope, 'Service', {
+    metadata: { name: props.name, namespace: props.namespace, labels: standardLabels(props.identity), annotations: props.annotations },
+    spec: { type: 'ClusterIP', selector: selectorLabels(props.identity), ports: [...props.ports] },
+  });
 }

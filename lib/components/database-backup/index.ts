@@ -5,6 +5,7 @@ import { KfkitContext } from '../../core/context';
 import { DatabaseEngine, DatabaseTlsMode, IDatabase } from '../../core/database';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { ContainerProps, podTemplate } from '../../core/workload';
 import {
@@ -194,10 +195,8 @@ function workload(scope: Construct, r: Resolved, name: string, first: Step, seco
   const identity: ComponentIdentity = { name, component: 'metadata-db-backup' };
   const labels = standardLabels(identity);
   const peer: NetworkPeer = { peerName: name, namespace: r.namespace, podLabels: selectorLabels(identity) };
-  const annotations = r.location.serviceAccountAnnotations;
-  new k8s.KubeServiceAccount(scope, 'ServiceAccount', {
-    metadata: { name, namespace: r.namespace, labels, annotations: Object.keys(annotations).length > 0 ? { ...annotations } : undefined },
-    automountServiceAccountToken: false,
+  serviceAccountWithRole(scope, {
+    name, namespace: r.namespace, labels, annotations: r.location.serviceAccountAnnotations, automountServiceAccountToken: false,
   });
   r.database.allowFrom(peer);
   r.store.allowFrom(peer);

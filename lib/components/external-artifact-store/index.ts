@@ -1,9 +1,7 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ArtifactCredentials, identityAnnotations, IArtifactStore } from '../../core/artifact-store';
+import { ArtifactCredentials, endpointHostPort, identityAnnotations, IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
-import { MANAGED_BY } from '../../core/labels';
-import { NetworkPeer } from '../../core/network';
+import { AddressRule, allowEgressToAddresses, ANY_ADDRESS, NetworkPeer } from '../../core/network';
 
 /** Kind of service behind an {@link ExternalArtifactStore}. */
 export type ExternalArtifactProvider = 's3' | 'gcs' | 's3-compatible';
@@ -134,8 +132,7 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
 
   /** Port of the endpoint: explicit, else 443 (TLS) or 80. */
   public get port(): number {
-    const explicit = this.endpoint.split(':').at(1);
-    return explicit !== undefined ? Number(explicit) : this.secure ? 443 : 80;
+    return endpointHostPort(this).port;
   }
 
   /** The IRSA role or Workload Identity binding for consuming ServiceAccounts; none for Secret keys. */
@@ -148,19 +145,11 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
    * exchanges the ServiceAccount token), with Workload Identity also the GKE metadata server.
    */
   public allowFrom(client: NetworkPeer): void {
-    const tcp = (port: number): k8s.NetworkPolicyPort => ({ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' });
     const ports = [...new Set([this.port, ...(this.credentials.type === 'irsa' ? [443] : [])])].sort((a, b) => a - b);
-    const egress: k8s.NetworkPolicyEgressRule[] = [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: ports.map(tcp) }];
+    const rules: AddressRule[] = [{ cidr: ANY_ADDRESS, ports: ports.map((port) => ({ port })) }];
     if (this.credentials.type === 'workload-identity') {
-      for (const m of GKE_METADATA) egress.push({ to: [{ ipBlock: { cidr: m.cidr } }], ports: [tcp(m.port)] });
+      for (const m of GKE_METADATA) rules.push({ cidr: m.cidr, ports: [{ port: m.port }] });
     }
-    new k8s.KubeNetworkPolicy(this, `Egress-${client.peerName}`, {
-      metadata: {
-        name: `${client.peerName}-to-artifact-store`,
-        namespace: client.namespace,
-        labels: { 'app.kubernetes.io/managed-by': MANAGED_BY },
-      },
-      spec: { podSelector: { matchLabels: { ...client.podLabels } }, policyTypes: ['Egress'], egress },
-    });
+    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'artifact-store', rules);
   }
 }

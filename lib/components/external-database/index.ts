@@ -1,9 +1,7 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
-import { MANAGED_BY } from '../../core/labels';
-import { NetworkPeer } from '../../core/network';
+import { allowEgressToAddresses, ANY_ADDRESS, NetworkPeer } from '../../core/network';
 
 /** Props of {@link ExternalDatabase}. */
 export interface ExternalDatabaseProps {
@@ -62,13 +60,6 @@ export class ExternalDatabase extends Construct implements IDatabase {
   }
 
   public allowFrom(client: NetworkPeer): void {
-    new k8s.KubeNetworkPolicy(this, `Egress-${client.peerName}`, {
-      metadata: { name: `${client.peerName}-to-external-database`, namespace: client.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
-      spec: {
-        podSelector: { matchLabels: { ...client.podLabels } },
-        policyTypes: ['Egress'],
-        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: k8s.IntOrString.fromNumber(this.port), protocol: 'TCP' }] }],
-      },
-    });
+    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'external-database', [{ cidr: ANY_ADDRESS, ports: [{ port: this.port }] }]);
   }
 }

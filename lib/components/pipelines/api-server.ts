@@ -3,12 +3,15 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ML_PIPELINE_DB_CONSUMER } from '../../core/database-consumers';
 import { DatabaseTlsMode } from '../../core/database';
-import { standardLabels, selectorLabels } from '../../core/labels';
+import { standardLabels } from '../../core/labels';
 import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { ContainerProps, podTemplate } from '../../core/workload';
+import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { DB_DRIVER, PipelineInstallConfig } from './install-config';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import {
+  BACKEND_POD_SECURITY, checkDatabaseConsumer, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps, SAFE_TO_EVICT, waitForContainer,
+} from './shared';
 
 /** Upstream names and ports of the API server (kubeflow/pipelines 2.17.0 manifests/kustomize/base/pipeline). */
 export const API_SERVER = {
@@ -18,65 +21,10 @@ export const API_SERVER = {
   grpcPort: 8887,
 } as const;
 
-/**
- * The user and group upstream runs the backend containers as (`runAsUser: 1000`, `runAsGroup: 0`): the API server
- * image defaults to root, the agent's and controller's to the named user `appuser`, which the kubelet cannot verify
- * as non-root.
- */
-export const BACKEND_POD_SECURITY = { user: 1000, group: 0 } as const;
-
 /** Upstream's Deployment name of the visualization server, which the API server proxies visualization requests to. */
 const VISUALIZATION_SERVER = { name: 'ml-pipeline-visualizationserver', port: 8888 } as const;
 /** Upstream's Deployment name of ML Metadata's gRPC server. */
 const METADATA_GRPC_DEPLOYMENT = 'metadata-grpc-deployment';
-
-/**
- * The wait loop of kfkit's `wait-for-*` init containers (POSIX sh, busybox `nc`): until `WAIT_HOST:WAIT_PORT`
- * accepts a TCP connection, at most 120 attempts about 5 s apart, then a non-zero exit so the kubelet retries with
- * back-off and the failure shows on the pod. kfkit's own text; upstream's init containers have the same contract.
- */
-const WAIT_SCRIPT = `
-: "\${WAIT_HOST:?WAIT_HOST is empty}"
-: "\${WAIT_PORT:?WAIT_PORT is empty}"
-attempt=1
-until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do
-  if [ "$attempt" -ge 120 ]; then
-    echo "$WAIT_HOST:$WAIT_PORT refused connections $attempt times; giving up (the kubelet retries)" >&2
-    exit 1
-  fi
-  echo "waiting for $WAIT_HOST:$WAIT_PORT ($attempt)"
-  attempt=$((attempt + 1))
-  sleep 5
-done
-echo "$WAIT_HOST:$WAIT_PORT accepts connections"
-`.trim();
-
-/**
- * A `wait-for-*` init container as upstream's backend pods have them: alpine, `/bin/sh -ec`, the address in
- * `WAIT_HOST`/`WAIT_PORT`, upstream's small budget. Runs as the pod's user (the image's default is root).
- */
-export function waitForContainer(scope: Construct, name: string, host: k8s.EnvVar, port: k8s.EnvVar): ContainerProps {
-  return {
-    name,
-    image: KfkitContext.of(scope).images.image('alpine'),
-    command: ['/bin/sh', '-ec'],
-    args: [WAIT_SCRIPT],
-    env: [{ ...host, name: 'WAIT_HOST' }, { ...port, name: 'WAIT_PORT' }],
-    resources: { cpu: { request: '10m', limit: '100m' }, memory: { request: '16Mi', limit: '64Mi' } },
-  };
-}
-
-/** One port of the API server: its Service and the pods behind it (for clients' env and network policies). */
-export interface ApiServerEndpoint {
-  /** `ml-pipeline`. */
-  readonly serviceName: string;
-  /** Service port. */
-  readonly servicePort: number;
-  /** The API server pods. */
-  readonly peer: NetworkPeer;
-  /** The port the pods listen on (what a network policy opens); equal to the Service port. */
-  readonly podPort: number;
-}
 
 /** Props of {@link PipelinesApiServer}. */
 export interface PipelinesApiServerProps extends PipelinesPartProps {
@@ -158,10 +106,10 @@ export class PipelinesApiServer extends Construct {
   public readonly namespace: string;
   /** The API server pods, as a network peer: clients open their connections to it with `allowTraffic`. */
   public readonly peer: NetworkPeer;
-  /** The REST endpoint: Service `ml-pipeline` port 8888 (the shape of the other parts' `PipelinesEndpoint`). */
-  public readonly http: ApiServerEndpoint;
-  /** The gRPC endpoint: Service `ml-pipeline` port 8887 (the shape of the other parts' `PipelinesEndpoint`). */
-  public readonly grpc: ApiServerEndpoint;
+  /** The REST endpoint: Service `ml-pipeline` port 8888. */
+  public readonly http: PipelinesEndpoint;
+  /** The gRPC endpoint: Service `ml-pipeline` port 8887. */
+  public readonly grpc: PipelinesEndpoint;
   /** The Deployment. */
   public readonly resource: k8s.KubeDeployment;
 
@@ -173,13 +121,7 @@ export class PipelinesApiServer extends Construct {
     if (config.dbType !== DB_DRIVER[engine]) {
       fail(`installConfig was made for database driver ${config.dbType}, but the database is ${engine}; give both the same IDatabase`);
     }
-    const consumer = ML_PIPELINE_DB_CONSUMER;
-    if (!consumer.tlsModes[engine].includes(database.tls.mode)) {
-      fail(`cannot connect to ${engine} with TLS mode ${database.tls.mode}; it supports ${consumer.tlsModes[engine].join(', ')} (${consumer.source})`);
-    }
-    if (database.tls.caSecret !== undefined && !consumer.customCa[engine]) {
-      fail(`cannot load a custom CA for ${engine} (tls.caSecret); use a certificate trusted by system roots (${consumer.source})`);
-    }
+    checkDatabaseConsumer('PipelinesApiServer', database, ML_PIPELINE_DB_CONSUMER);
     if (store.credentials.type === 'workload-identity') {
       fail('the 2.17.0 API server reaches the artifact store through the S3 API only (aws-sdk-go-v2) and cannot use GKE Workload '
         + 'Identity; give the store HMAC keys (credentials type secret)');
@@ -276,12 +218,12 @@ export class PipelinesApiServer extends Construct {
       cfg('V1_ALLOWED_NAMESPACES', k.v1AllowedNamespaces),
     ];
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: API_SERVER.name, namespace, labels, annotations: nonEmpty(store.serviceAccountAnnotations()) },
+    serviceAccountWithRole(this, {
+      name: API_SERVER.name,
+      namespace,
+      labels,
+      annotations: store.serviceAccountAnnotations(),
       automountServiceAccountToken: false,
-    });
-    const role = new k8s.KubeRole(this, 'Role', {
-      metadata: { name: API_SERVER.name, namespace, labels },
       rules: [
         { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'delete'] },
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
@@ -295,69 +237,50 @@ export class PipelinesApiServer extends Construct {
         { apiGroups: [''], resources: ['secrets'], resourceNames: ['kfp-mlflow-credentials'], verbs: ['get'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: API_SERVER.name, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name ?? '' },
-      subjects: [{ kind: 'ServiceAccount', name: API_SERVER.name, namespace }],
-    });
-    new k8s.KubeService(this, 'Service', {
-      metadata: {
-        name: API_SERVER.name,
-        namespace,
-        labels,
-        annotations: { 'prometheus.io/port': String(API_SERVER.httpPort), 'prometheus.io/scheme': 'http', 'prometheus.io/scrape': 'true' },
-      },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
-        ports: [
-          { name: 'http', port: API_SERVER.httpPort, targetPort: k8s.IntOrString.fromNumber(API_SERVER.httpPort), protocol: 'TCP' },
-          { name: 'grpc', port: API_SERVER.grpcPort, targetPort: k8s.IntOrString.fromNumber(API_SERVER.grpcPort), protocol: 'TCP' },
-        ],
-      },
+    clusterIpService(this, {
+      name: API_SERVER.name,
+      namespace,
+      identity,
+      annotations: { 'prometheus.io/port': String(API_SERVER.httpPort), 'prometheus.io/scheme': 'http', 'prometheus.io/scrape': 'true' },
+      ports: [servicePort('http', API_SERVER.httpPort), servicePort('grpc', API_SERVER.grpcPort)],
     });
 
     const healthz = { httpGet: { path: '/apis/v1beta1/healthz', port: k8s.IntOrString.fromNumber(API_SERVER.httpPort) } };
-    const template = podTemplate(this, {
+    this.resource = deployment(this, {
+      namespace,
       identity,
-      serviceAccountName: API_SERVER.name,
-      automountServiceAccountToken: true,
-      security: BACKEND_POD_SECURITY,
-      initContainers: [
-        waitForContainer(this, 'wait-for-database', { name: 'WAIT_HOST', valueFrom: fromConfig(config.databaseHostKey) },
-          { name: 'WAIT_PORT', valueFrom: fromConfig(config.databasePortKey) }),
-        waitForContainer(this, 'wait-for-metadata-grpc', { name: 'WAIT_HOST', value: config.metadataGrpc.name },
-          { name: 'WAIT_PORT', value: String(config.metadataGrpc.port) }),
-      ],
-      containers: [{
-        name: API_SERVER.container,
-        image: ctx.images.image('kfp-api-server'),
-        ports: [
-          { name: 'http', containerPort: API_SERVER.httpPort, protocol: 'TCP' },
-          { name: 'grpc', containerPort: API_SERVER.grpcPort, protocol: 'TCP' },
+      pod: {
+        annotations: SAFE_TO_EVICT,
+        serviceAccountName: API_SERVER.name,
+        automountServiceAccountToken: true,
+        security: BACKEND_POD_SECURITY,
+        initContainers: [
+          waitForContainer(this, 'wait-for-database', 'attempts', fromConfig(config.databaseHostKey), fromConfig(config.databasePortKey)),
+          waitForContainer(this, 'wait-for-metadata-grpc', 'attempts', config.metadataGrpc.name, config.metadataGrpc.port),
         ],
-        env,
-        resources: props.resources ?? { cpu: { request: '250m' }, memory: { request: '500Mi', limit: '1Gi' } },
-        volumeMounts: [
-          // Trust bundle of the MLflow plugin (plugins.mlflow.tls.caBundlePath), when ConfigMap mlflow-tracking-ca exists.
-          { name: 'mlflow-tracking-ca', mountPath: '/etc/mlflow-tracking-ca', readOnly: true },
-          { name: 'tmp', mountPath: '/tmp' },
+        containers: [{
+          name: API_SERVER.container,
+          image: ctx.images.image('kfp-api-server'),
+          ports: [
+            { name: 'http', containerPort: API_SERVER.httpPort, protocol: 'TCP' },
+            { name: 'grpc', containerPort: API_SERVER.grpcPort, protocol: 'TCP' },
+          ],
+          env,
+          resources: props.resources ?? { cpu: { request: '250m' }, memory: { request: '500Mi', limit: '1Gi' } },
+          volumeMounts: [
+            // Trust bundle of the MLflow plugin (plugins.mlflow.tls.caBundlePath), when ConfigMap mlflow-tracking-ca exists.
+            { name: 'mlflow-tracking-ca', mountPath: '/etc/mlflow-tracking-ca', readOnly: true },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+          readinessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
+          livenessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
+          // Up to 60 s before liveness takes over: the first start migrates the database schema.
+          startupProbe: { ...healthz, failureThreshold: 12, periodSeconds: 5, timeoutSeconds: 2 },
+        }],
+        volumes: [
+          { name: 'mlflow-tracking-ca', configMap: { name: 'mlflow-tracking-ca', optional: true } },
+          { name: 'tmp', emptyDir: {} },
         ],
-        readinessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
-        livenessProbe: { ...healthz, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 },
-        // Up to 60 s before liveness takes over: the first start migrates the database schema.
-        startupProbe: { ...healthz, failureThreshold: 12, periodSeconds: 5, timeoutSeconds: 2 },
-      }],
-      volumes: [
-        { name: 'mlflow-tracking-ca', configMap: { name: 'mlflow-tracking-ca', optional: true } },
-        { name: 'tmp', emptyDir: {} },
-      ],
-    });
-    this.resource = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: API_SERVER.name, namespace, labels },
-      spec: {
-        selector: { matchLabels: selectorLabels(identity) },
-        template: withSafeToEvict(template),
       },
     });
 
@@ -368,14 +291,4 @@ export class PipelinesApiServer extends Construct {
     allowTraffic(this, this.peer, pipelinesPeer(namespace, METADATA_GRPC_DEPLOYMENT), [{ port: config.metadataGrpc.port }]);
     allowTraffic(this, this.peer, pipelinesPeer(namespace, VISUALIZATION_SERVER.name), [{ port: VISUALIZATION_SERVER.port }]);
   }
-}
-
-/** Annotations, or undefined when there are none (keeps `annotations: {}` out of the output). */
-function nonEmpty(annotations: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(annotations).length > 0 ? annotations : undefined;
-}
-
-/** Upstream's pod annotation on the backend pods: the cluster autoscaler may evict them to scale a node down. */
-export function withSafeToEvict(template: k8s.PodTemplateSpec): k8s.PodTemplateSpec {
-  return { ...template, metadata: { ...template.metadata, annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'true' } } };
 }

@@ -3,10 +3,11 @@ import { Construct } from 'constructs';
 import * as YAML from 'yaml';
 import { ArtifactCredentials } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
-import { standardLabels, selectorLabels } from '../../core/labels';
+import { standardLabels } from '../../core/labels';
 import { allowKubeApi, allowTraffic, NetworkPeer, NetworkPort } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
+import { deployment } from '../../core/workload';
 import { PipelinesPartProps, pipelinesIdentity, pipelinesPeer } from './shared';
 
 /** Props of {@link ArgoWorkflowController}. */
@@ -276,72 +277,66 @@ export class ArgoWorkflowController extends Construct {
     });
 
     // The controller: ServiceAccount, namespaced RBAC (the --namespaced install), priority class.
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: SERVICE_ACCOUNT, namespace: ns, labels },
+    serviceAccountWithRole(this, {
+      name: SERVICE_ACCOUNT,
+      namespace: ns,
+      labels,
       automountServiceAccountToken: false,
-    });
-    new k8s.KubeRole(this, 'Role', { metadata: { name: 'argo-role', namespace: ns, labels }, rules: [...ARGO_RULES] });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: 'argo-binding', namespace: ns, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'argo-role' },
-      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: ns }],
+      rules: ARGO_RULES,
+      roleName: 'argo-role',
+      roleBindingName: 'argo-binding',
     });
     // Upstream's priority class (value 1000000): workflow pods never preempt the controller that manages them.
     new k8s.KubePriorityClass(this, 'PriorityClass', { metadata: { name: NAME, labels }, value: 1000000 });
 
-    const template = podTemplate(this, {
+    this.resource = deployment(this, {
+      namespace: ns,
       identity,
-      serviceAccountName: SERVICE_ACCOUNT,
-      // Watches and updates workflows, pods and leases.
-      automountServiceAccountToken: true,
-      nodeSelector: { 'kubernetes.io/os': 'linux' },
-      containers: [{
-        name: NAME,
-        image: ctx.images.image('argo-workflow-controller'),
-        command: ['workflow-controller'],
-        args: ['--configmap', CONFIG_MAP, '--executor-image', executorImage, '--namespaced'],
-        env: [
-          { name: 'LEADER_ELECTION_IDENTITY', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-          { name: 'TRANSIENT_ERROR_PATTERN', value: TRANSIENT_ERROR_PATTERN },
-        ],
-        ports: [
-          { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
-          { containerPort: HEALTH_PORT, protocol: 'TCP' },
-        ],
-        resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '500Mi', limit: '1Gi' } },
-        // Upstream's probe: three failures a minute apart tolerate transient API server errors.
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: k8s.IntOrString.fromNumber(HEALTH_PORT) },
-          failureThreshold: 3,
-          initialDelaySeconds: 90,
-          periodSeconds: 60,
-          timeoutSeconds: 30,
-        },
-      }],
-    });
-    this.resource = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: { ...template, spec: { containers: [], ...template.spec, priorityClassName: NAME } },
+      replicas: 1,
+      pod: {
+        serviceAccountName: SERVICE_ACCOUNT,
+        // Watches and updates workflows, pods and leases.
+        automountServiceAccountToken: true,
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        containers: [{
+          name: NAME,
+          image: ctx.images.image('argo-workflow-controller'),
+          command: ['workflow-controller'],
+          args: ['--configmap', CONFIG_MAP, '--executor-image', executorImage, '--namespaced'],
+          env: [
+            { name: 'LEADER_ELECTION_IDENTITY', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+            { name: 'TRANSIENT_ERROR_PATTERN', value: TRANSIENT_ERROR_PATTERN },
+          ],
+          ports: [
+            { name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' },
+            { containerPort: HEALTH_PORT, protocol: 'TCP' },
+          ],
+          resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '500Mi', limit: '1Gi' } },
+          // Upstream's probe: three failures a minute apart tolerate transient API server errors.
+          livenessProbe: {
+            httpGet: { path: '/healthz', port: k8s.IntOrString.fromNumber(HEALTH_PORT) },
+            failureThreshold: 3,
+            initialDelaySeconds: 90,
+            periodSeconds: 60,
+            timeoutSeconds: 30,
+          },
+        }],
+        priorityClassName: NAME,
       },
     });
     allowKubeApi(this, this.peer);
 
     // Pipeline runs: the ServiceAccount their pods run as, and their connections.
     const runner = new Construct(this, 'Runner');
-    const runnerLabels = standardLabels(pipelinesIdentity(RUNNER));
-    new k8s.KubeServiceAccount(runner, 'ServiceAccount', {
-      metadata: { name: RUNNER, namespace: ns, labels: runnerLabels, annotations: nonEmpty(props.store.serviceAccountAnnotations()) },
+    serviceAccountWithRole(runner, {
+      name: RUNNER,
+      namespace: ns,
+      labels: standardLabels(pipelinesIdentity(RUNNER)),
+      annotations: props.store.serviceAccountAnnotations(),
       // Run pods call the Kubernetes API (Argo's executor writes task results; KFP's driver and launcher read and create objects).
       automountServiceAccountToken: true,
-    });
-    new k8s.KubeRole(runner, 'Role', { metadata: { name: RUNNER, namespace: ns, labels: runnerLabels }, rules: [...RUNNER_RULES] });
-    new k8s.KubeRoleBinding(runner, 'RoleBinding', {
-      metadata: { name: `${RUNNER}-binding`, namespace: ns, labels: runnerLabels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: RUNNER },
-      subjects: [{ kind: 'ServiceAccount', name: RUNNER, namespace: ns }],
+      rules: RUNNER_RULES,
+      roleBindingName: `${RUNNER}-binding`,
     });
     props.store.allowFrom(this.runsPeer);
     allowKubeApi(runner, this.runsPeer);
@@ -353,8 +348,4 @@ export class ArgoWorkflowController extends Construct {
   public allowRunsTo(server: NetworkPeer, ports: readonly NetworkPort[]): void {
     allowTraffic(this, this.runsPeer, server, ports);
   }
-}
-
-function nonEmpty(record: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(record).length > 0 ? record : undefined;
 }

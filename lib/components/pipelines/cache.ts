@@ -3,14 +3,15 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { DatabaseTlsMode } from '../../core/database';
 import { CACHE_SERVER_DB_CONSUMER } from '../../core/database-consumers';
-import { MANAGED_BY, selectorLabels, standardLabels } from '../../core/labels';
-import { allowKubeApi, NetworkPeer } from '../../core/network';
+import { standardLabels } from '../../core/labels';
+import { allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { Wave } from '../../core/waves';
-import { podTemplate } from '../../core/workload';
+import { clusterIpService, deployment } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
-import { checkDatabaseConsumer, PIPELINES_UID, PipelinesEndpoint } from './metadata';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { PIPELINE_INSTALL_CONFIG } from './install-config';
+import { checkDatabaseConsumer, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
 
 /** Props of {@link PipelinesCache}. */
 export interface PipelinesCacheProps extends PipelinesPartProps {
@@ -33,8 +34,6 @@ const DEPLOYER = 'cache-deployer-deployment';
 const DEPLOYER_SA = 'kubeflow-pipelines-cache-deployer-sa';
 /** The Secret the deployer creates: the webhook's serving key and certificate (`key.pem`, `cert.pem`). */
 export const WEBHOOK_TLS_SECRET = 'webhook-server-tls';
-/** The `pipeline-install-config` ConfigMap (upstream's; written by the install configuration part). */
-const INSTALL_CONFIG = 'pipeline-install-config';
 /** The only CSR signer the deployer uses (backend/src/cache/deployer/webhook-create-signed-cert.sh in 2.17.0). */
 const CSR_SIGNER = 'kubernetes.io/kubelet-serving';
 
@@ -75,7 +74,7 @@ export class PipelinesCache extends Construct {
    */
   public static certificatesWave(scope: Construct): Wave {
     const plan = KfkitContext.of(scope).plan;
-    return plan.find('certificates') ?? plan.addWave('certificates', {
+    return plan.ensureWave('certificates', {
       description: 'Certificates and what issues them at run time (webhook serving certificates), issued before the servers that mount them.',
       after: [plan.cluster],
       before: [plan.controllers],
@@ -104,12 +103,11 @@ export class PipelinesCache extends Construct {
     const deployer = new Construct(this, 'Deployer');
     ctx.plan.assign(deployer, PipelinesCache.certificatesWave(this));
     const deployerIdentity = pipelinesIdentity(DEPLOYER);
-    const deployerLabels = standardLabels(deployerIdentity);
-    new k8s.KubeServiceAccount(deployer, 'ServiceAccount', { metadata: { name: DEPLOYER_SA, namespace: ns, labels: deployerLabels } });
-    const clusterRole = 'kubeflow-pipelines-cache-deployer-clusterrole';
-    new k8s.KubeClusterRole(deployer, 'ClusterRole', {
-      metadata: { name: clusterRole, labels: deployerLabels },
-      rules: [
+    serviceAccountWithRole(deployer, {
+      name: DEPLOYER_SA,
+      namespace: ns,
+      labels: standardLabels(deployerIdentity),
+      clusterRules: [
         {
           apiGroups: ['certificates.k8s.io'],
           resources: ['certificatesigningrequests', 'certificatesigningrequests/approval'],
@@ -118,143 +116,110 @@ export class PipelinesCache extends Construct {
         { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create', 'delete', 'get', 'list', 'patch'] },
         { apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: [CSR_SIGNER], verbs: ['approve'] },
       ],
-    });
-    new k8s.KubeClusterRoleBinding(deployer, 'ClusterRoleBinding', {
-      metadata: { name: 'kubeflow-pipelines-cache-deployer-clusterrolebinding', labels: deployerLabels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-      subjects: [{ kind: 'ServiceAccount', name: DEPLOYER_SA, namespace: ns }],
-    });
-    const deployerRole = 'kubeflow-pipelines-cache-deployer-role';
-    new k8s.KubeRole(deployer, 'Role', {
-      metadata: { name: deployerRole, namespace: ns, labels: deployerLabels },
+      clusterRoleName: 'kubeflow-pipelines-cache-deployer-clusterrole',
+      clusterRoleBindingName: 'kubeflow-pipelines-cache-deployer-clusterrolebinding',
       rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete', 'get', 'patch', 'list'] }],
-    });
-    new k8s.KubeRoleBinding(deployer, 'RoleBinding', {
-      metadata: { name: 'kubeflow-pipelines-cache-deployer-rolebinding', namespace: ns, labels: deployerLabels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: deployerRole },
-      subjects: [{ kind: 'ServiceAccount', name: DEPLOYER_SA, namespace: ns }],
+      roleName: 'kubeflow-pipelines-cache-deployer-role',
+      roleBindingName: 'kubeflow-pipelines-cache-deployer-rolebinding',
     });
     const issued = `kubectl get secret ${WEBHOOK_TLS_SECRET} --namespace ${ns} && kubectl get mutatingwebhookconfiguration ${webhookName}`;
-    new k8s.KubeDeployment(deployer, 'Resource', {
-      metadata: {
-        name: DEPLOYER,
-        namespace: ns,
-        labels: deployerLabels,
-        annotations: { [PROVIDES_ANNOTATION]: `Secret/${ns}/${WEBHOOK_TLS_SECRET},MutatingWebhookConfiguration/${webhookName}` },
-      },
-      spec: {
-        replicas: 1,
-        // Never two deployers racing for the same CSR, Secret and webhook.
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: selectorLabels(deployerIdentity) },
-        template: podTemplate(this, {
-          identity: deployerIdentity,
-          serviceAccountName: DEPLOYER_SA,
-          automountServiceAccountToken: true,
-          security: { user: PIPELINES_UID },
-          restartPolicy: 'Always',
-          containers: [{
-            name: 'main',
-            image: ctx.images.image('kfp-cache-deployer'),
-            env: [{ name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-            resources: props.deployerResources ?? { cpu: { request: '10m' }, memory: { request: '64Mi', limit: '256Mi' } },
-            // The scripts write their working files (kubectl output, the CA bundle, the webhook manifest) into their
-            // own directory, /kfp/cache/deployer, which a volume cannot replace without hiding the scripts.
-            security: { readOnlyRootFilesystem: false },
-            // Ready (rollout done) once the Secret and the webhook exist; then the script sleeps.
-            startupProbe: { exec: { command: ['/bin/sh', '-c', issued] }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 60 },
-          }],
-        }),
+    deployment(deployer, {
+      namespace: ns,
+      identity: deployerIdentity,
+      annotations: { [PROVIDES_ANNOTATION]: `Secret/${ns}/${WEBHOOK_TLS_SECRET},MutatingWebhookConfiguration/${webhookName}` },
+      replicas: 1,
+      // Never two deployers racing for the same CSR, Secret and webhook.
+      strategy: { type: 'Recreate' },
+      pod: {
+        serviceAccountName: DEPLOYER_SA,
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        restartPolicy: 'Always',
+        containers: [{
+          name: 'main',
+          image: ctx.images.image('kfp-cache-deployer'),
+          env: [{ name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+          resources: props.deployerResources ?? { cpu: { request: '10m' }, memory: { request: '64Mi', limit: '256Mi' } },
+          // The scripts write their working files (kubectl output, the CA bundle, the webhook manifest) into their
+          // own directory, /kfp/cache/deployer, which a volume cannot replace without hiding the scripts.
+          security: { readOnlyRootFilesystem: false },
+          // Ready (rollout done) once the Secret and the webhook exist; then the script sleeps.
+          startupProbe: { exec: { command: ['/bin/sh', '-c', issued] }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 60 },
+        }],
       },
     });
     allowKubeApi(deployer, this.deployerPeer);
 
     // The webhook server.
     const identity = pipelinesIdentity(SERVER);
-    const labels = standardLabels(identity);
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: SERVER_SA, namespace: ns, labels } });
-    const role = 'kubeflow-pipelines-cache-role';
-    new k8s.KubeRole(this, 'Role', {
-      metadata: { name: role, namespace: ns, labels },
+    serviceAccountWithRole(this, {
+      name: SERVER_SA,
+      namespace: ns,
+      labels: standardLabels(identity),
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
         { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
       ],
+      roleName: 'kubeflow-pipelines-cache-role',
+      roleBindingName: 'kubeflow-pipelines-cache-binding',
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: 'kubeflow-pipelines-cache-binding', namespace: ns, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-      subjects: [{ kind: 'ServiceAccount', name: SERVER_SA, namespace: ns }],
+    clusterIpService(this, {
+      name: SERVER,
+      namespace: ns,
+      identity,
+      ports: [{ port: 443, targetPort: k8s.IntOrString.fromString('webhook-api'), protocol: 'TCP' }],
     });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: SERVER, namespace: ns, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
-        ports: [{ port: 443, targetPort: k8s.IntOrString.fromString('webhook-api'), protocol: 'TCP' }],
-      },
-    });
-    const installConfig = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { configMapKeyRef: { name: INSTALL_CONFIG, key } } });
+    const installConfig = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { configMapKeyRef: { name: PIPELINE_INSTALL_CONFIG, key } } });
     const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentials.secretName, key } } });
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: SERVER, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: SERVER_SA,
-          // The server reads and patches pods and Workflows.
-          automountServiceAccountToken: true,
-          security: { user: PIPELINES_UID },
-          containers: [{
-            name: 'server',
-            image: ctx.images.image('kfp-cache-server'),
-            args: [
-              '--db_driver=$(DBCONFIG_DRIVER)',
-              '--db_host=$(DBCONFIG_HOST_NAME)',
-              '--db_port=$(DBCONFIG_PORT)',
-              '--db_name=$(DBCONFIG_DB_NAME)',
-              '--db_user=$(DBCONFIG_USER)',
-              '--db_password=$(DBCONFIG_PASSWORD)',
-              '--namespace_to_watch=$(NAMESPACE_TO_WATCH)',
-              '--listen_port=$(WEBHOOK_PORT)',
-              `--db_extra_params=${JSON.stringify({ tls })}`,
-            ],
-            ports: [{ name: 'webhook-api', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
-            env: [
-              installConfig('DEFAULT_CACHE_STALENESS', 'DEFAULT_CACHE_STALENESS'),
-              installConfig('MAXIMUM_CACHE_STALENESS', 'MAXIMUM_CACHE_STALENESS'),
-              installConfig('CACHE_IMAGE', 'cacheImage'),
-              installConfig('CACHE_NODE_RESTRICTIONS', 'cacheNodeRestrictions'),
-              { name: 'DBCONFIG_DRIVER', value: 'mysql' },
-              { name: 'DBCONFIG_DB_NAME', value: db.databaseNames.cache },
-              { name: 'DBCONFIG_HOST_NAME', value: db.host },
-              { name: 'DBCONFIG_PORT', value: String(db.port) },
-              secret('DBCONFIG_USER', db.credentials.usernameKey),
-              secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
-              { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-              { name: 'WEBHOOK_PORT', value: String(WEBHOOK_PORT) },
-            ],
-            resources: props.serverResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
-            volumeMounts: [{ name: 'webhook-tls-certs', mountPath: '/etc/webhook/certs', readOnly: true }],
-          }],
-          volumes: [{ name: 'webhook-tls-certs', secret: { secretName: WEBHOOK_TLS_SECRET } }],
-        }),
+    deployment(this, {
+      namespace: ns,
+      identity,
+      replicas: 1,
+      pod: {
+        serviceAccountName: SERVER_SA,
+        // The server reads and patches pods and Workflows.
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        containers: [{
+          name: 'server',
+          image: ctx.images.image('kfp-cache-server'),
+          args: [
+            '--db_driver=$(DBCONFIG_DRIVER)',
+            '--db_host=$(DBCONFIG_HOST_NAME)',
+            '--db_port=$(DBCONFIG_PORT)',
+            '--db_name=$(DBCONFIG_DB_NAME)',
+            '--db_user=$(DBCONFIG_USER)',
+            '--db_password=$(DBCONFIG_PASSWORD)',
+            '--namespace_to_watch=$(NAMESPACE_TO_WATCH)',
+            '--listen_port=$(WEBHOOK_PORT)',
+            `--db_extra_params=${JSON.stringify({ tls })}`,
+          ],
+          ports: [{ name: 'webhook-api', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
+          env: [
+            installConfig('DEFAULT_CACHE_STALENESS', 'DEFAULT_CACHE_STALENESS'),
+            installConfig('MAXIMUM_CACHE_STALENESS', 'MAXIMUM_CACHE_STALENESS'),
+            installConfig('CACHE_IMAGE', 'cacheImage'),
+            installConfig('CACHE_NODE_RESTRICTIONS', 'cacheNodeRestrictions'),
+            { name: 'DBCONFIG_DRIVER', value: 'mysql' },
+            { name: 'DBCONFIG_DB_NAME', value: db.databaseNames.cache },
+            { name: 'DBCONFIG_HOST_NAME', value: db.host },
+            { name: 'DBCONFIG_PORT', value: String(db.port) },
+            secret('DBCONFIG_USER', db.credentials.usernameKey),
+            secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
+            { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            { name: 'WEBHOOK_PORT', value: String(WEBHOOK_PORT) },
+          ],
+          resources: props.serverResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
+          volumeMounts: [{ name: 'webhook-tls-certs', mountPath: '/etc/webhook/certs', readOnly: true }],
+        }],
+        volumes: [{ name: 'webhook-tls-certs', secret: { secretName: WEBHOOK_TLS_SECRET } }],
       },
     });
 
     db.allowFrom(this.endpoint.peer);
     allowKubeApi(this, this.endpoint.peer);
     // Webhook calls come from the API server, which is not a pod and whose address differs per cluster.
-    new k8s.KubeNetworkPolicy(this, 'FromKubeApi', {
-      metadata: { name: `${SERVER}-from-kube-apiserver`, namespace: ns, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(identity) },
-        policyTypes: ['Ingress'],
-        ingress: [{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: k8s.IntOrString.fromNumber(WEBHOOK_PORT), protocol: 'TCP' }] }],
-      },
-    });
+    allowIngressFromAddresses(this, 'FromKubeApi', this.endpoint.peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
   }
 }

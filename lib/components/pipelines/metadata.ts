@@ -2,60 +2,16 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { KfkitContext } from '../../core/context';
-import { IDatabase } from '../../core/database';
-import { DatabaseConsumer, databaseConsumerIssues, METADATA_DB_CONSUMER } from '../../core/database-consumers';
-import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
+import { METADATA_DB_CONSUMER } from '../../core/database-consumers';
+import { ComponentIdentity, standardLabels } from '../../core/labels';
 import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { ContainerProps, podTemplate } from '../../core/workload';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
-
-/**
- * Where clients reach a server of another Pipelines part: its Service (name and port, in the part's namespace) and
- * its pods (network peer and pod port, for the network policy the client writes with `allowTraffic`).
- */
-export interface PipelinesEndpoint {
-  /** Service name, e.g. `metadata-grpc-service`. */
-  readonly serviceName: string;
-  /** Service port, e.g. `8080`. */
-  readonly servicePort: number;
-  /** The server's pods. */
-  readonly peer: NetworkPeer;
-  /** The port the pods listen on (what a network policy opens). */
-  readonly podPort: number;
-}
-
-/** Host name of an endpoint's Service, namespace-qualified (resolves through the pod's DNS search path). */
-export function endpointHost(endpoint: PipelinesEndpoint): string {
-  return `${endpoint.serviceName}.${endpoint.peer.namespace}`;
-}
-
-/** UID upstream runs every Kubeflow Pipelines container as (`runAsUser: 1000`); most of their images default to root. */
-export const PIPELINES_UID = 1000;
-
-/**
- * kfkit's wait-for-<server> init container program (POSIX sh with busybox `nc`): polls `$WAIT_HOST:$WAIT_PORT`
- * every 5 seconds; after 10 minutes it exits non-zero with a message naming the endpoint, so the pod restarts and the
- * failure shows in its status and logs.
- */
-const WAIT_FOR_TCP = 'limit=$(( $(date +%s) + 600 )); until nc -z -w 2 "$WAIT_HOST" "$WAIT_PORT"; do '
-  + '[ "$(date +%s)" -lt "$limit" ] || { echo "gave up: $WAIT_HOST:$WAIT_PORT unreachable for 10 minutes" >&2; exit 1; }; '
-  + 'echo "waiting for $WAIT_HOST:$WAIT_PORT"; sleep 5; done';
-
-/**
- * An init container that waits until `host:port` accepts TCP connections (upstream's `wait-for-*` containers:
- * same name, image and command, kfkit's own program). Its budget is upstream's.
- */
-export function waitForTcp(scope: Construct, name: string, host: string, port: number): ContainerProps {
-  return {
-    name,
-    image: KfkitContext.of(scope).images.image('alpine'),
-    command: ['/bin/sh', '-ec'],
-    args: [WAIT_FOR_TCP],
-    env: [{ name: 'WAIT_HOST', value: host }, { name: 'WAIT_PORT', value: String(port) }],
-    resources: { cpu: { request: '10m', limit: '100m' }, memory: { request: '16Mi', limit: '64Mi' } },
-  };
-}
+import { clusterIpService, ContainerProps, deployment } from '../../core/workload';
+import { METADATA_GRPC_CONFIG, METADATA_GRPC_SERVICE } from './install-config';
+import {
+  checkDatabaseConsumer, endpointHost, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps, waitForContainer,
+} from './shared';
 
 /** Props of {@link MetadataService}. */
 export interface MetadataServiceProps extends PipelinesPartProps {
@@ -77,9 +33,9 @@ export interface MetadataServiceProps extends PipelinesPartProps {
 }
 
 const GRPC = 'metadata-grpc-deployment';
-const GRPC_SERVICE = 'metadata-grpc-service';
+const GRPC_SERVICE = METADATA_GRPC_SERVICE.name;
 const GRPC_SA = 'metadata-grpc-server';
-const GRPC_PORT = 8080;
+const GRPC_PORT = METADATA_GRPC_SERVICE.port;
 const ENVOY = 'metadata-envoy-deployment';
 const ENVOY_SERVICE = 'metadata-envoy-service';
 const ENVOY_CONFIGMAP = 'metadata-envoy-configmap';
@@ -88,8 +44,6 @@ const ENVOY_PORT = 9090;
 const ENVOY_ADMIN_PORT = 9901;
 const WRITER = 'metadata-writer';
 const WRITER_SA = 'kubeflow-pipelines-metadata-writer';
-/** The ConfigMap of `METADATA_GRPC_SERVICE_HOST`/`_PORT` (upstream's; written by the install configuration part). */
-export const METADATA_GRPC_CONFIGMAP = 'metadata-grpc-configmap';
 /** Where the TLS variant renders the server configuration (a memory-backed emptyDir: the file holds the password). */
 const TLS_CONFIG_DIR = '/etc/mlmd';
 const TLS_CONFIG_FILE = `${TLS_CONFIG_DIR}/server_config.pbtxt`;
@@ -226,19 +180,15 @@ export class MetadataService extends Construct {
     const ns = props.namespace;
     const db = props.database;
     const identity = pipelinesIdentity(GRPC);
-    const labels = standardLabels(identity);
     const ctx = KfkitContext.of(this);
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: GRPC_SA, namespace: ns, labels }, automountServiceAccountToken: false });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: GRPC_SERVICE, namespace: ns, labels },
-      spec: { type: 'ClusterIP', selector: selectorLabels(identity), ports: [{ name: 'grpc-api', port: GRPC_PORT, protocol: 'TCP' }] },
-    });
+    serviceAccountWithRole(this, { name: GRPC_SA, namespace: ns, labels: standardLabels(identity), automountServiceAccountToken: false });
+    clusterIpService(this, { name: GRPC_SERVICE, namespace: ns, identity, ports: [{ name: 'grpc-api', port: GRPC_PORT, protocol: 'TCP' }] });
 
     const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentials.secretName, key } } });
     const tcp = { tcpSocket: { port: k8s.IntOrString.fromString('grpc-api') }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 };
     const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];
     const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
-    const initContainers: ContainerProps[] = [waitForTcp(this, 'wait-for-database', db.host, db.port)];
+    const initContainers: ContainerProps[] = [waitForContainer(this, 'wait-for-database', 'deadline', db.host, db.port)];
     let env: k8s.EnvVar[];
     let envFrom: k8s.EnvFromSource[] | undefined;
     let args: string[];
@@ -251,7 +201,7 @@ export class MetadataService extends Construct {
         secret('POSTGRES_USER', db.credentials.usernameKey),
         secret('POSTGRES_PASSWORD', db.credentials.passwordKey),
       ];
-      envFrom = [{ configMapRef: { name: METADATA_GRPC_CONFIGMAP } }];
+      envFrom = [{ configMapRef: { name: METADATA_GRPC_CONFIG } }];
       args = [
         '--grpc_port=$(METADATA_GRPC_SERVICE_PORT)',
         '--metadata_source_config_type=postgresql',
@@ -303,32 +253,29 @@ export class MetadataService extends Construct {
       }
     }
 
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: GRPC, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: GRPC_SA,
-          security: { user: PIPELINES_UID },
-          initContainers,
-          containers: [{
-            name: 'container',
-            image: ctx.images.image('ml-metadata-store-server'),
-            command: ['/bin/metadata_store_server'],
-            args,
-            ports: [{ name: 'grpc-api', containerPort: GRPC_PORT, protocol: 'TCP' }],
-            env,
-            envFrom,
-            resources: props.grpcResources ?? { cpu: { request: '50m' }, memory: { request: '128Mi', limit: '1Gi' } },
-            // glog writes its log files below /tmp.
-            volumeMounts: mounts,
-            readinessProbe: tcp,
-            livenessProbe: tcp,
-          }],
-          volumes,
-        }),
+    deployment(this, {
+      namespace: ns,
+      identity,
+      replicas: 1,
+      pod: {
+        serviceAccountName: GRPC_SA,
+        security: { user: PIPELINES_UID },
+        initContainers,
+        containers: [{
+          name: 'container',
+          image: ctx.images.image('ml-metadata-store-server'),
+          command: ['/bin/metadata_store_server'],
+          args,
+          ports: [{ name: 'grpc-api', containerPort: GRPC_PORT, protocol: 'TCP' }],
+          env,
+          envFrom,
+          resources: props.grpcResources ?? { cpu: { request: '50m' }, memory: { request: '128Mi', limit: '1Gi' } },
+          // glog writes its log files below /tmp.
+          volumeMounts: mounts,
+          readinessProbe: tcp,
+          livenessProbe: tcp,
+        }],
+        volumes,
       },
     });
   }
@@ -342,34 +289,28 @@ export class MetadataService extends Construct {
       metadata: { name: ENVOY_CONFIGMAP, namespace: ns, labels },
       data: { [ENVOY_CONFIG_KEY]: stringify(metadataEnvoyConfig(this.grpc), { lineWidth: 0 }) },
     });
-    new k8s.KubeService(scope, 'Service', {
-      metadata: { name: ENVOY_SERVICE, namespace: ns, labels },
-      spec: { type: 'ClusterIP', selector: selectorLabels(identity), ports: [{ name: 'md-envoy', port: ENVOY_PORT, protocol: 'TCP' }] },
-    });
-    new k8s.KubeDeployment(scope, 'Resource', {
-      metadata: { name: ENVOY, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          // Upstream's pod names no ServiceAccount; kfkit keeps `default` (fidelity) and mounts no token.
-          serviceAccountName: 'default',
-          security: { user: PIPELINES_UID },
-          containers: [{
-            name: 'container',
-            image: KfkitContext.of(this).images.image('kfp-metadata-envoy'),
-            args: [`/etc/envoy/${ENVOY_CONFIG_KEY}`],
-            ports: [
-              { name: 'md-envoy', containerPort: ENVOY_PORT, protocol: 'TCP' },
-              { name: 'envoy-admin', containerPort: ENVOY_ADMIN_PORT, protocol: 'TCP' },
-            ],
-            resources: props.envoyResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
-            volumeMounts: [{ name: 'envoy-config', mountPath: '/etc/envoy', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
-            readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromNumber(ENVOY_ADMIN_PORT) }, periodSeconds: 5, timeoutSeconds: 2 },
-          }],
-          volumes: [{ name: 'envoy-config', configMap: { name: ENVOY_CONFIGMAP } }, { name: 'tmp', emptyDir: {} }],
-        }),
+    clusterIpService(scope, { name: ENVOY_SERVICE, namespace: ns, identity, ports: [{ name: 'md-envoy', port: ENVOY_PORT, protocol: 'TCP' }] });
+    deployment(scope, {
+      namespace: ns,
+      identity,
+      replicas: 1,
+      pod: {
+        // Upstream's pod names no ServiceAccount; kfkit keeps `default` (fidelity) and mounts no token.
+        serviceAccountName: 'default',
+        security: { user: PIPELINES_UID },
+        containers: [{
+          name: 'container',
+          image: KfkitContext.of(this).images.image('kfp-metadata-envoy'),
+          args: [`/etc/envoy/${ENVOY_CONFIG_KEY}`],
+          ports: [
+            { name: 'md-envoy', containerPort: ENVOY_PORT, protocol: 'TCP' },
+            { name: 'envoy-admin', containerPort: ENVOY_ADMIN_PORT, protocol: 'TCP' },
+          ],
+          resources: props.envoyResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
+          volumeMounts: [{ name: 'envoy-config', mountPath: '/etc/envoy', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+          readinessProbe: { httpGet: { path: '/ready', port: k8s.IntOrString.fromNumber(ENVOY_ADMIN_PORT) }, periodSeconds: 5, timeoutSeconds: 2 },
+        }],
+        volumes: [{ name: 'envoy-config', configMap: { name: ENVOY_CONFIGMAP } }, { name: 'tmp', emptyDir: {} }],
       },
     });
   }
@@ -377,58 +318,42 @@ export class MetadataService extends Construct {
   private writer(props: MetadataServiceProps): void {
     const ns = props.namespace;
     const identity: ComponentIdentity = pipelinesIdentity(WRITER);
-    const labels = standardLabels(identity);
     const scope = new Construct(this, 'Writer');
-    new k8s.KubeServiceAccount(scope, 'ServiceAccount', { metadata: { name: WRITER_SA, namespace: ns, labels } });
-    const role = 'kubeflow-pipelines-metadata-writer-role';
-    new k8s.KubeRole(scope, 'Role', {
-      metadata: { name: role, namespace: ns, labels },
+    serviceAccountWithRole(scope, {
+      name: WRITER_SA,
+      namespace: ns,
+      labels: standardLabels(identity),
       rules: [
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
         { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
       ],
+      roleName: 'kubeflow-pipelines-metadata-writer-role',
+      roleBindingName: 'kubeflow-pipelines-metadata-writer-binding',
     });
-    new k8s.KubeRoleBinding(scope, 'RoleBinding', {
-      metadata: { name: 'kubeflow-pipelines-metadata-writer-binding', namespace: ns, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-      subjects: [{ kind: 'ServiceAccount', name: WRITER_SA, namespace: ns }],
-    });
-    new k8s.KubeDeployment(scope, 'Resource', {
-      metadata: { name: WRITER, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: WRITER_SA,
-          automountServiceAccountToken: true,
-          security: { user: PIPELINES_UID },
-          initContainers: [waitForTcp(this, 'wait-for-metadata-grpc', endpointHost(this.grpc), GRPC_PORT)],
-          containers: [{
-            name: 'main',
-            image: KfkitContext.of(this).images.image('kfp-metadata-writer'),
-            env: [
-              { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-              // The writer connects to metadata-grpc-service.$POD_NAMESPACE, defaulting to `kubeflow` when unset.
-              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-            ],
-            resources: props.writerResources ?? { cpu: { request: '20m' }, memory: { request: '128Mi', limit: '512Mi' } },
-            // Debug copies of the pods it handled go to /tmp.
-            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-          }],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
-        }),
+    deployment(scope, {
+      namespace: ns,
+      identity,
+      replicas: 1,
+      pod: {
+        serviceAccountName: WRITER_SA,
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        initContainers: [waitForContainer(this, 'wait-for-metadata-grpc', 'deadline', endpointHost(this.grpc), GRPC_PORT)],
+        containers: [{
+          name: 'main',
+          image: KfkitContext.of(this).images.image('kfp-metadata-writer'),
+          env: [
+            { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            // The writer connects to metadata-grpc-service.$POD_NAMESPACE, defaulting to `kubeflow` when unset.
+            { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          ],
+          resources: props.writerResources ?? { cpu: { request: '20m' }, memory: { request: '128Mi', limit: '512Mi' } },
+          // Debug copies of the pods it handled go to /tmp.
+          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+        }],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
       },
     });
   }
-}
-
-/**
- * Throws when `db` has settings a consumer cannot use (the configuration is checked against the same table before
- * anything is built; this guards direct use of the constructs), naming the first problem.
- */
-export function checkDatabaseConsumer(part: string, db: IDatabase, consumer: DatabaseConsumer): void {
-  const issue = databaseConsumerIssues({ type: db.inCluster ? 'in-cluster' : 'external', engine: db.engine, tls: db.tls }, [consumer]).at(0);
-  if (issue) throw new Error(`${part}: database.${issue.path.join('.')}: ${issue.message}`);
 }

@@ -1,19 +1,13 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { selectorLabels, standardLabels } from '../../core/labels';
-import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { PipelinesApiServer, BACKEND_POD_SECURITY, waitForContainer, withSafeToEvict } from './api-server';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { PipelinesApiServer } from './api-server';
+import { backendAgent, PipelinesPartProps } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-persistenceagent';
-/** Audience of the token the agent presents to the API server (2.17.0: the server's token review expects it). */
-export const PIPELINES_TOKEN_AUDIENCE = 'pipelines.kubeflow.org';
-/** Where the 2.17.0 backend components read their API-server tokens from (a projected volume per component). */
-export const PIPELINES_TOKEN_DIR = '/var/run/secrets/kubeflow/tokens';
 
 /** Props of {@link PersistenceAgent}. */
 export interface PersistenceAgentProps extends PipelinesPartProps {
@@ -39,17 +33,6 @@ export interface PersistenceAgentProps extends PipelinesPartProps {
    * @default - upstream's requests (120m CPU, 500Mi memory) and a 1Gi memory limit
    */
   readonly resources?: ResourceBudget;
-}
-
-/**
- * A projected ServiceAccount token for the API server (audience `pipelines.kubeflow.org`, one hour), as upstream
- * mounts it at `/var/run/secrets/kubeflow/tokens/<path>`. The kubelet rotates it; it is owned by the pod's user.
- */
-export function pipelinesTokenVolume(volumeName: string, path: string): k8s.Volume {
-  return {
-    name: volumeName,
-    projected: { sources: [{ serviceAccountToken: { path, expirationSeconds: 3600, audience: PIPELINES_TOKEN_AUDIENCE } }] },
-  };
 }
 
 function positiveInteger(what: string, n: number | undefined): void {
@@ -85,40 +68,19 @@ export class PersistenceAgent extends Construct {
     }
     positiveInteger('ttlSecondsAfterWorkflowFinish', props.ttlSecondsAfterWorkflowFinish);
     positiveInteger('workers', props.workers);
-    const ctx = KfkitContext.of(this);
-    const identity = pipelinesIdentity(NAME);
-    const labels = standardLabels(identity);
-    this.peer = pipelinesPeer(namespace, NAME);
-
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NAME, namespace, labels }, automountServiceAccountToken: false });
-    const role = new k8s.KubeRole(this, 'Role', {
-      metadata: { name: `${NAME}-role`, namespace, labels },
+    const agent = backendAgent(this, {
+      name: NAME,
+      namespace,
+      apiServer,
       rules: [
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['scheduledworkflows', 'workflows'], verbs: ['report'] },
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['runs'], verbs: ['reportMetrics', 'readArtifact'] },
       ],
-    });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: `${NAME}-binding`, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name ?? '' },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
-    });
-
-    const tokenVolume = 'persistenceagent-sa-token';
-    const template = podTemplate(this, {
-      identity,
-      serviceAccountName: NAME,
-      automountServiceAccountToken: true,
-      security: BACKEND_POD_SECURITY,
-      initContainers: [
-        waitForContainer(this, 'wait-for-ml-pipeline', { name: 'WAIT_HOST', value: apiServer.serviceName },
-          { name: 'WAIT_PORT', value: String(apiServer.httpPort) }),
-      ],
-      containers: [{
-        name: NAME,
-        image: ctx.images.image('kfp-persistence-agent'),
+      tokenVolume: 'persistenceagent-sa-token',
+      container: {
+        image: KfkitContext.of(this).images.image('kfp-persistence-agent'),
         env: [
           { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           { name: 'TTL_SECONDS_AFTER_WORKFLOW_FINISH', value: String(props.ttlSecondsAfterWorkflowFinish ?? 86400) },
@@ -126,16 +88,9 @@ export class PersistenceAgent extends Construct {
           { name: 'LOG_LEVEL', value: props.logLevel ?? 'info' },
         ],
         resources: props.resources ?? { cpu: { request: '120m' }, memory: { request: '500Mi', limit: '1Gi' } },
-        volumeMounts: [{ name: tokenVolume, mountPath: PIPELINES_TOKEN_DIR }],
-      }],
-      volumes: [pipelinesTokenVolume(tokenVolume, 'persistenceagent-sa-token')],
+      },
     });
-    this.resource = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace, labels },
-      spec: { selector: { matchLabels: selectorLabels(identity) }, template: withSafeToEvict(template) },
-    });
-
-    allowKubeApi(this, this.peer);
-    allowTraffic(this, this.peer, apiServer.peer, [{ port: apiServer.httpPort }, { port: apiServer.grpcPort }]);
+    this.peer = agent.peer;
+    this.resource = agent.resource;
   }
 }

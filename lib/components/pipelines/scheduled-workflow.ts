@@ -1,14 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { selectorLabels, standardLabels } from '../../core/labels';
-import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { PipelinesApiServer, BACKEND_POD_SECURITY, waitForContainer, withSafeToEvict } from './api-server';
+import { PipelinesApiServer } from './api-server';
 import { PipelineInstallConfig } from './install-config';
-import { pipelinesTokenVolume, PIPELINES_TOKEN_DIR } from './persistence-agent';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { backendAgent, PipelinesPartProps } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-scheduledworkflow';
@@ -85,41 +82,20 @@ export class ScheduledWorkflowController extends Construct {
     positive('clientQps', props.clientQps);
     positive('clientBurst', props.clientBurst);
     positive('resyncIntervalSeconds', props.resyncIntervalSeconds);
-    const ctx = KfkitContext.of(this);
-    const identity = pipelinesIdentity(NAME);
-    const labels = standardLabels(identity);
-    this.peer = pipelinesPeer(namespace, NAME);
-
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NAME, namespace, labels }, automountServiceAccountToken: false });
     const all = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'];
-    const role = new k8s.KubeRole(this, 'Role', {
-      metadata: { name: `${NAME}-role`, namespace, labels },
+    const agent = backendAgent(this, {
+      name: NAME,
+      namespace,
+      apiServer,
       rules: [
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: all },
         { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows', 'scheduledworkflows/finalizers'], verbs: all },
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['runs'], verbs: ['create'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       ],
-    });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: `${NAME}-binding`, namespace, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name ?? '' },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace }],
-    });
-
-    const tokenVolume = 'scheduledworkflow-sa-token';
-    const template = podTemplate(this, {
-      identity,
-      serviceAccountName: NAME,
-      automountServiceAccountToken: true,
-      security: BACKEND_POD_SECURITY,
-      initContainers: [
-        waitForContainer(this, 'wait-for-ml-pipeline', { name: 'WAIT_HOST', value: apiServer.serviceName },
-          { name: 'WAIT_PORT', value: String(apiServer.httpPort) }),
-      ],
-      containers: [{
-        name: NAME,
-        image: ctx.images.image('kfp-scheduled-workflow-controller'),
+      tokenVolume: 'scheduledworkflow-sa-token',
+      container: {
+        image: KfkitContext.of(this).images.image('kfp-scheduled-workflow-controller'),
         ports: [{ name: 'http', containerPort: METRICS_PORT, protocol: 'TCP' }],
         env: [
           { name: 'METRICS_PORT', value: String(METRICS_PORT) },
@@ -134,17 +110,9 @@ export class ScheduledWorkflowController extends Construct {
           },
         ],
         resources: props.resources ?? { cpu: { request: '50m' }, memory: { request: '128Mi', limit: '256Mi' } },
-        volumeMounts: [{ name: tokenVolume, mountPath: PIPELINES_TOKEN_DIR }],
-      }],
-      volumes: [pipelinesTokenVolume(tokenVolume, 'scheduledworkflow-sa-token')],
+      },
     });
-    this.resource = new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace, labels },
-      spec: { selector: { matchLabels: selectorLabels(identity) }, template: withSafeToEvict(template) },
-    });
-
-    allowKubeApi(this, this.peer);
-    // gRPC for CreateRun; HTTP for the init container's wait.
-    allowTraffic(this, this.peer, apiServer.peer, [{ port: apiServer.httpPort }, { port: apiServer.grpcPort }]);
+    this.peer = agent.peer;
+    this.resource = agent.resource;
   }
 }

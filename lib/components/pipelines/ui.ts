@@ -1,14 +1,15 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { IArtifactStore } from '../../core/artifact-store';
+import { endpointHostPort } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { GeneratedSecret } from '../../core/generated-secret';
 import { selectorLabels, standardLabels } from '../../core/labels';
 import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget, restrictedContainer, restrictedPod } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { endpointHost, PIPELINES_UID, PipelinesEndpoint } from './metadata';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { clusterIpService, deployment, servicePort } from '../../core/workload';
+import { PIPELINE_INSTALL_CONFIG } from './install-config';
+import { endpointHost, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
 
 /** Props of {@link PipelinesUi}. */
 export interface PipelinesUiProps extends PipelinesPartProps {
@@ -50,15 +51,6 @@ export const VIEWER_SERVICE_ACCOUNT = 'kubeflow-pipelines-viewer';
 const VIEWER_PORT = 6006;
 /** kfkit's Secret with the key the UI signs TensorBoard proxy paths with (HMAC). */
 export const UI_SIGNING_SECRET = 'ml-pipeline-ui-proxy-signing';
-/** The `pipeline-install-config` ConfigMap (upstream's; written by the install configuration part). */
-const INSTALL_CONFIG = 'pipeline-install-config';
-
-/** Host and port of an artifact store endpoint (`host[:port]`; without a port, 443 with TLS, else 80). */
-export function storeHostPort(store: IArtifactStore): { host: string; port: number } {
-  const parts = store.endpoint.split(':');
-  const port = parts.at(1);
-  return { host: parts[0], port: port !== undefined ? Number(port) : store.secure ? 443 : 80 };
-}
 
 /**
  * The Kubeflow Pipelines UI 2.17.0 (`ml-pipeline-ui`: the frontend server, Service `ml-pipeline-ui` port 80 → 3000),
@@ -105,11 +97,11 @@ export class PipelinesUi extends Construct {
     const viewerIdentity = pipelinesIdentity(VIEWER_SERVICE_ACCOUNT);
     this.viewerPeer = pipelinesPeer(ns, VIEWER_SERVICE_ACCOUNT);
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: NAME, namespace: ns, labels, annotations: nonEmpty(store.serviceAccountAnnotations()) },
-    });
-    new k8s.KubeRole(this, 'Role', {
-      metadata: { name: NAME, namespace: ns, labels },
+    serviceAccountWithRole(this, {
+      name: NAME,
+      namespace: ns,
+      labels,
+      annotations: store.serviceAccountAnnotations(),
       rules: [
         { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get'] },
         { apiGroups: [''], resources: ['events'], verbs: ['list'] },
@@ -118,25 +110,15 @@ export class PipelinesUi extends Construct {
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list'] },
       ],
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: NAME, namespace: ns, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
-      subjects: [{ kind: 'ServiceAccount', name: NAME, namespace: ns }],
-    });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
-        ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromNumber(PORT), protocol: 'TCP' }],
-      },
-    });
+    clusterIpService(this, { name: NAME, namespace: ns, identity, ports: [servicePort('http', 80, PORT)] });
 
     // TensorBoard viewers: their ServiceAccount and the pod template the UI puts into each Viewer.
-    new k8s.KubeServiceAccount(this, 'ViewerServiceAccount', {
-      metadata: {
-        name: VIEWER_SERVICE_ACCOUNT, namespace: ns, labels: standardLabels(viewerIdentity), annotations: nonEmpty(store.serviceAccountAnnotations()),
-      },
+    serviceAccountWithRole(this, {
+      idPrefix: 'Viewer',
+      name: VIEWER_SERVICE_ACCOUNT,
+      namespace: ns,
+      labels: standardLabels(viewerIdentity),
+      annotations: store.serviceAccountAnnotations(),
       automountServiceAccountToken: false,
     });
     const viewer = props.viewerResources ?? { cpu: { request: '50m' }, memory: { request: '256Mi', limit: '2Gi' } };
@@ -174,11 +156,11 @@ export class PipelinesUi extends Construct {
       keys: { key: { randomBytes: 32 } },
     });
 
-    const { host, port } = storeHostPort(store);
+    const { host, port } = endpointHostPort(store);
     const creds = store.credentials;
     const fieldRef = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
     const installConfig = (name: string, key: string): k8s.EnvVar => (
-      { name, valueFrom: { configMapKeyRef: { name: INSTALL_CONFIG, key, optional: true } } }
+      { name, valueFrom: { configMapKeyRef: { name: PIPELINE_INSTALL_CONFIG, key, optional: true } } }
     );
     const env: k8s.EnvVar[] = [
       { name: 'VIEWER_TENSORBOARD_POD_TEMPLATE_SPEC_PATH', value: `/etc/config/${VIEWER_TEMPLATE_KEY}` },
@@ -214,28 +196,25 @@ export class PipelinesUi extends Construct {
     const healthz = {
       httpGet: { path: '/apis/v1beta1/healthz', port: k8s.IntOrString.fromNumber(PORT) }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2,
     };
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: NAME,
-          // The UI server reads pods, logs, Workflows and Secrets, and creates Viewers.
-          automountServiceAccountToken: true,
-          security: { user: PIPELINES_UID },
-          containers: [{
-            name: NAME,
-            image: ctx.images.image('kfp-frontend'),
-            ports: [{ containerPort: PORT, protocol: 'TCP' }],
-            env,
-            resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '70Mi', limit: '512Mi' } },
-            volumeMounts: [{ name: 'config-volume', mountPath: '/etc/config', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
-            readinessProbe: healthz,
-            livenessProbe: healthz,
-          }],
-          volumes: [{ name: 'config-volume', configMap: { name: CONFIGMAP } }, { name: 'tmp', emptyDir: {} }],
-        }),
+    deployment(this, {
+      namespace: ns,
+      identity,
+      pod: {
+        serviceAccountName: NAME,
+        // The UI server reads pods, logs, Workflows and Secrets, and creates Viewers.
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        containers: [{
+          name: NAME,
+          image: ctx.images.image('kfp-frontend'),
+          ports: [{ containerPort: PORT, protocol: 'TCP' }],
+          env,
+          resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '70Mi', limit: '512Mi' } },
+          volumeMounts: [{ name: 'config-volume', mountPath: '/etc/config', readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+          readinessProbe: healthz,
+          livenessProbe: healthz,
+        }],
+        volumes: [{ name: 'config-volume', configMap: { name: CONFIGMAP } }, { name: 'tmp', emptyDir: {} }],
       },
     });
 
@@ -246,8 +225,4 @@ export class PipelinesUi extends Construct {
     store.allowFrom(peer);
     store.allowFrom(this.viewerPeer);
   }
-}
-
-function nonEmpty(record: Record<string, string>): Record<string, string> | undefined {
-  return Object.keys(record).length > 0 ? record : undefined;
 }

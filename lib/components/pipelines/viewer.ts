@@ -1,12 +1,11 @@
-import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { selectorLabels, standardLabels } from '../../core/labels';
+import { standardLabels } from '../../core/labels';
 import { allowKubeApi, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { PIPELINES_UID } from './metadata';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { deployment } from '../../core/workload';
+import { PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
 
 /** Props of {@link ViewerController}. */
 export interface ViewerControllerProps extends PipelinesPartProps {
@@ -24,7 +23,6 @@ export interface ViewerControllerProps extends PipelinesPartProps {
 
 const NAME = 'ml-pipeline-viewer-crd';
 const SERVICE_ACCOUNT = 'ml-pipeline-viewer-crd-service-account';
-const ROLE = 'ml-pipeline-viewer-controller-role';
 
 /**
  * The Kubeflow Pipelines viewer controller 2.17.0 (`ml-pipeline-viewer-crd`): turns each `Viewer` (kubeflow.org
@@ -49,42 +47,36 @@ export class ViewerController extends Construct {
     }
     const ns = props.namespace;
     const identity = pipelinesIdentity(NAME);
-    const labels = standardLabels(identity);
     this.peer = pipelinesPeer(ns, NAME);
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: SERVICE_ACCOUNT, namespace: ns, labels } });
     const verbs = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'];
-    new k8s.KubeRole(this, 'Role', {
-      metadata: { name: ROLE, namespace: ns, labels },
+    serviceAccountWithRole(this, {
+      name: SERVICE_ACCOUNT,
+      namespace: ns,
+      labels: standardLabels(identity),
       rules: [
         { apiGroups: ['*'], resources: ['deployments', 'services'], verbs },
         { apiGroups: ['kubeflow.org'], resources: ['viewers', 'viewers/finalizers'], verbs },
       ],
+      roleName: 'ml-pipeline-viewer-controller-role',
+      roleBindingName: 'ml-pipeline-viewer-crd-binding',
     });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
-      metadata: { name: 'ml-pipeline-viewer-crd-binding', namespace: ns, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: ROLE },
-      subjects: [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace: ns }],
-    });
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: SERVICE_ACCOUNT,
-          automountServiceAccountToken: true,
-          security: { user: PIPELINES_UID },
-          containers: [{
-            name: NAME,
-            image: KfkitContext.of(this).images.image('kfp-viewer-crd-controller'),
-            env: [
-              { name: 'MAX_NUM_VIEWERS', value: String(maxViewers) },
-              { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-            ],
-            resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
-          }],
-        }),
+    deployment(this, {
+      namespace: ns,
+      identity,
+      pod: {
+        serviceAccountName: SERVICE_ACCOUNT,
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        containers: [{
+          name: NAME,
+          image: KfkitContext.of(this).images.image('kfp-viewer-crd-controller'),
+          env: [
+            { name: 'MAX_NUM_VIEWERS', value: String(maxViewers) },
+            { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          ],
+          resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
+        }],
       },
     });
     allowKubeApi(this, this.peer);

@@ -1,11 +1,11 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { selectorLabels, standardLabels } from '../../core/labels';
+import { standardLabels } from '../../core/labels';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { PIPELINES_UID, PipelinesEndpoint } from './metadata';
-import { pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { clusterIpService, deployment, servicePort } from '../../core/workload';
+import { PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
 
 /** Props of {@link VisualizationServer}. */
 export interface VisualizationServerProps extends PipelinesPartProps {
@@ -44,38 +44,27 @@ export class VisualizationServer extends Construct {
     if (props.mode !== 'standalone') throw new Error(`VisualizationServer: mode "${props.mode}" is not implemented yet; only standalone`);
     const ns = props.namespace;
     const identity = pipelinesIdentity(NAME);
-    const labels = standardLabels(identity);
     this.endpoint = { serviceName: NAME, servicePort: PORT, peer: pipelinesPeer(ns, NAME), podPort: PORT };
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: NAME, namespace: ns, labels }, automountServiceAccountToken: false });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
-        ports: [{ name: 'http', port: PORT, targetPort: k8s.IntOrString.fromNumber(PORT), protocol: 'TCP' }],
-      },
-    });
+    serviceAccountWithRole(this, { name: NAME, namespace: ns, labels: standardLabels(identity), automountServiceAccountToken: false });
+    clusterIpService(this, { name: NAME, namespace: ns, identity, ports: [servicePort('http', PORT)] });
     const probe = { httpGet: { path: '/', port: k8s.IntOrString.fromNumber(PORT) }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 };
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: NAME,
-          security: { user: PIPELINES_UID },
-          containers: [{
-            name: NAME,
-            image: KfkitContext.of(this).images.image('kfp-visualization-server'),
-            ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
-            resources: props.resources ?? { cpu: { request: '30m' }, memory: { request: '500Mi', limit: '2Gi' } },
-            // Jupyter kernels write below HOME and wherever the visualization code writes (see the class comment).
-            security: { readOnlyRootFilesystem: false },
-            readinessProbe: probe,
-            livenessProbe: probe,
-          }],
-        }),
+    deployment(this, {
+      namespace: ns,
+      identity,
+      pod: {
+        serviceAccountName: NAME,
+        security: { user: PIPELINES_UID },
+        containers: [{
+          name: NAME,
+          image: KfkitContext.of(this).images.image('kfp-visualization-server'),
+          ports: [{ name: 'http', containerPort: PORT, protocol: 'TCP' }],
+          resources: props.resources ?? { cpu: { request: '30m' }, memory: { request: '500Mi', limit: '2Gi' } },
+          // Jupyter kernels write below HOME and wherever the visualization code writes (see the class comment).
+          security: { readOnlyRootFilesystem: false },
+          readinessProbe: probe,
+          livenessProbe: probe,
+        }],
       },
     });
   }

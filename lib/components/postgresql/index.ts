@@ -1,37 +1,20 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
-import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
+import { DatabaseEngine, SecretKeyPair } from '../../core/database';
 import { GeneratedSecret } from '../../core/generated-secret';
-import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
-import { allowTraffic, NetworkPeer } from '../../core/network';
+import { InClusterDatabase, InClusterDatabaseProps } from '../../core/in-cluster-database';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
+import { singleInstanceServer } from '../../core/stateful-server';
+import { servicePort } from '../../core/workload';
 
 /** Props of {@link PostgresDatabase}. */
-export interface PostgresDatabaseProps {
-  /** Namespace the database runs in (the platform namespace: consumers read its Secrets there). */
-  readonly namespace: string;
-  /**
-   * Size of the data volume.
-   * @default '20Gi'
-   */
-  readonly storageSize?: string;
-  /**
-   * StorageClass of the data volume.
-   * @default - the cluster's default StorageClass
-   */
-  readonly storageClass?: string;
+export interface PostgresDatabaseProps extends InClusterDatabaseProps {
   /**
    * Compute budget of the postgres container.
    * @default - 100m CPU request; 512Mi memory request, 1Gi limit
    */
   readonly resources?: ResourceBudget;
-  /**
-   * Database names consumers use.
-   * @default - upstream's: mlpipeline, metadb, cachedb, katib
-   */
-  readonly databaseNames?: DatabaseNames;
 }
 
 const PORT = 5432;
@@ -68,28 +51,19 @@ const NAMES = {
  * `postgres` user; pg_isready probes; requests and limits; a network policy that admits only the clients given to
  * {@link PostgresDatabase.allowFrom}.
  */
-export class PostgresDatabase extends Construct implements IDatabase {
+export class PostgresDatabase extends InClusterDatabase {
   public readonly engine: DatabaseEngine = 'postgresql';
   public readonly host: string;
   public readonly port = PORT;
   /** `postgres-secret-extended` (`username`, `password`): the Secret upstream's clients read. */
   public readonly credentials: SecretKeyPair;
-  /** Inside the pod network, traffic is plain TCP, confined by network policy. */
-  public readonly tls: DatabaseTls = { mode: 'disabled' };
-  public readonly databaseNames: DatabaseNames;
-  public readonly inCluster = true;
-  /** The database pods, as a network peer. */
-  public readonly peer: NetworkPeer;
 
   public constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
-    super(scope, id);
+    super(scope, id, props, { name: NAMES.workload, image: 'postgres' });
     const ctx = KfkitContext.of(this);
     const ns = props.namespace;
-    const identity: ComponentIdentity = { name: NAMES.workload, component: 'metadata-db', version: ctx.images.entry('postgres').tag };
-    const labels = standardLabels(identity);
+    const identity = this.identity;
     this.host = `${NAMES.service}.${ns}.svc.cluster.local`;
-    this.databaseNames = props.databaseNames ?? UPSTREAM_DATABASE_NAMES;
-    this.peer = { peerName: NAMES.workload, namespace: ns, podLabels: selectorLabels(identity) };
 
     // One generated password under both upstream names: the server's root_password is the clients' password.
     const secret = new GeneratedSecret(this, 'Credentials', {
@@ -101,70 +75,45 @@ export class PostgresDatabase extends Construct implements IDatabase {
     });
     this.credentials = { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' };
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: NAMES.serviceAccount, namespace: ns, labels },
-      automountServiceAccountToken: false,
-    });
-    new k8s.KubePersistentVolumeClaim(this, 'Data', {
-      metadata: { name: NAMES.claim, namespace: ns, labels },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: props.storageClass,
-        resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize ?? '20Gi') } },
-      },
-    });
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAMES.service, namespace: ns, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
-        ports: [{ port: PORT, targetPort: k8s.IntOrString.fromNumber(PORT), protocol: 'TCP' }],
-      },
-    });
     // Over TCP on purpose: during first-start initialisation the entrypoint's temporary server listens on the
     // socket only, so the pod turns ready once the real server accepts network connections.
     const ready = { exec: { command: ['pg_isready', '--host=127.0.0.1', `--port=${PORT}`, `--username=${SUPERUSER}`, '--dbname=postgres', '--quiet'] } };
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: NAMES.workload, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        serviceName: NAMES.service,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: NAMES.serviceAccount,
-          security: { user: POSTGRES_UID, group: POSTGRES_UID, fsGroup: POSTGRES_UID },
-          containers: [{
-            name: 'postgres',
-            image: ctx.images.image('postgres'),
-            ports: [{ name: 'postgres', containerPort: PORT, protocol: 'TCP' }],
-            env: [
-              { name: 'POSTGRES_DB', value: 'postgres' },
-              { name: 'POSTGRES_USER', value: SUPERUSER },
-              { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: NAMES.serverSecret, key: 'root_password' } } },
-              { name: 'PGDATA', value: PGDATA },
-            ],
-            resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '512Mi', limit: '1Gi' } },
-            volumeMounts: [
-              { name: NAMES.volume, mountPath: DATA_MOUNT },
-              { name: 'run', mountPath: '/var/run/postgresql' },
-              { name: 'tmp', mountPath: '/tmp' },
-            ],
-            startupProbe: { ...ready, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
-            readinessProbe: { ...ready, periodSeconds: 10, timeoutSeconds: 5 },
-            livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(PORT) }, periodSeconds: 20 },
-          }],
-          volumes: [
-            { name: NAMES.volume, persistentVolumeClaim: { claimName: NAMES.claim } },
-            { name: 'run', emptyDir: {} },
-            { name: 'tmp', emptyDir: {} },
+    singleInstanceServer(this, {
+      namespace: ns,
+      identity,
+      serviceAccountName: NAMES.serviceAccount,
+      service: { name: NAMES.service, ports: [servicePort(undefined, PORT)] },
+      claimName: NAMES.claim,
+      protectReason: 'metadata database volume',
+      storage: props,
+      pod: {
+        security: { user: POSTGRES_UID, group: POSTGRES_UID, fsGroup: POSTGRES_UID },
+        containers: [{
+          name: 'postgres',
+          image: ctx.images.image('postgres'),
+          ports: [{ name: 'postgres', containerPort: PORT, protocol: 'TCP' }],
+          env: [
+            { name: 'POSTGRES_DB', value: 'postgres' },
+            { name: 'POSTGRES_USER', value: SUPERUSER },
+            { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: NAMES.serverSecret, key: 'root_password' } } },
+            { name: 'PGDATA', value: PGDATA },
           ],
-        }),
+          resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '512Mi', limit: '1Gi' } },
+          volumeMounts: [
+            { name: NAMES.volume, mountPath: DATA_MOUNT },
+            { name: 'run', mountPath: '/var/run/postgresql' },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+          startupProbe: { ...ready, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+          readinessProbe: { ...ready, periodSeconds: 10, timeoutSeconds: 5 },
+          livenessProbe: { tcpSocket: { port: k8s.IntOrString.fromNumber(PORT) }, periodSeconds: 20 },
+        }],
+        volumes: [
+          { name: NAMES.volume, persistentVolumeClaim: { claimName: NAMES.claim } },
+          { name: 'run', emptyDir: {} },
+          { name: 'tmp', emptyDir: {} },
+        ],
       },
     });
-  }
-
-  public allowFrom(client: NetworkPeer): void {
-    allowTraffic(this, client, this.peer, [{ port: PORT }]);
   }
 }

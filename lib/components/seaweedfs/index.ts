@@ -6,12 +6,14 @@ import { GeneratedSecret } from '../../core/generated-secret';
 import { oneShotJobName } from '../../core/job-name';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { allowTraffic, NetworkPeer } from '../../core/network';
+import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
+import { DataVolumeProps, singleInstanceServer } from '../../core/stateful-server';
 import { Wave } from '../../core/waves';
-import { podTemplate } from '../../core/workload';
+import { podTemplate, servicePort } from '../../core/workload';
 
 /** Props of {@link SeaweedfsArtifactStore}. */
-export interface SeaweedfsArtifactStoreProps {
+export interface SeaweedfsArtifactStoreProps extends DataVolumeProps {
   /** Namespace the store runs in (the platform namespace: consumers read its credentials Secret there). */
   readonly namespace: string;
   /**
@@ -19,16 +21,6 @@ export interface SeaweedfsArtifactStoreProps {
    * @default 'mlpipeline'
    */
   readonly bucket?: string;
-  /**
-   * Size of the data volume.
-   * @default '20Gi'
-   */
-  readonly storageSize?: string;
-  /**
-   * StorageClass of the data volume.
-   * @default - the cluster's default StorageClass
-   */
-  readonly storageClass?: string;
   /**
    * Compute budget of the SeaweedFS container.
    * @default - 100m CPU request; 256Mi memory request, 1Gi limit
@@ -117,7 +109,7 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
    */
   public static initWave(scope: Construct): Wave {
     const plan = KfkitContext.of(scope).plan;
-    return plan.find('storage-init') ?? plan.addWave('storage-init', {
+    return plan.ensureWave('storage-init', {
       description: 'Jobs that initialise stores (artifact buckets) once their servers are ready; completed before custom resources.',
       after: [plan.controllers],
       before: [plan.resources],
@@ -155,7 +147,6 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
     const ctx = KfkitContext.of(this);
     const ns = props.namespace;
     const identity: ComponentIdentity = { name: NAME, component: 'artifact-store', version: ctx.images.entry('seaweedfs').tag };
-    const labels = standardLabels(identity);
     this.bucket = bucket;
     this.endpoint = `${NAME}.${ns}:${S3_COMPAT_PORT}`;
     this.iamEndpoint = `http://${NAME}.${ns}:${IAM_PORT}`;
@@ -173,27 +164,13 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
       { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret.secretName, key: SECRET_KEY } } },
     ];
 
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: NAME, namespace: ns, labels },
-      automountServiceAccountToken: false,
-    });
-    const data = new k8s.KubePersistentVolumeClaim(this, 'Data', {
-      metadata: { name: 'seaweedfs-pvc', namespace: ns, labels },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: props.storageClass,
-        resources: { requests: { storage: k8s.Quantity.fromString(props.storageSize ?? '20Gi') } },
-      },
-    });
-    ctx.protect(data, 'artifact store volume');
-    const servicePort = (name: string, port: number, targetPort = port): k8s.ServicePort => (
-      { name, port, targetPort: k8s.IntOrString.fromNumber(targetPort), protocol: 'TCP' }
-    );
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: selectorLabels(identity),
+    const status = { httpGet: { path: '/status', port: k8s.IntOrString.fromNumber(S3_PORT), scheme: 'HTTP' } };
+    singleInstanceServer(this, {
+      namespace: ns,
+      identity,
+      serviceAccountName: NAME,
+      service: {
+        name: NAME,
         ports: [
           servicePort('http-iam', IAM_PORT),
           servicePort('http-s3', S3_PORT),
@@ -204,39 +181,31 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
           servicePort('grpc-master', 19333),
         ],
       },
-    });
-    const status = { httpGet: { path: '/status', port: k8s.IntOrString.fromNumber(S3_PORT), scheme: 'HTTP' } };
-    new k8s.KubeStatefulSet(this, 'Resource', {
-      metadata: { name: NAME, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        serviceName: NAME,
-        selector: { matchLabels: selectorLabels(identity) },
-        template: podTemplate(this, {
-          identity,
-          serviceAccountName: NAME,
-          security: { user: SEAWEED_UID, group: SEAWEED_UID, fsGroup: SEAWEED_UID },
-          containers: [{
-            name: NAME,
-            image: ctx.images.image('seaweedfs'),
-            args: ['server', '-dir=/data', '-s3', '-iam', '-filer', '-master.volumePreallocate=false'],
-            ports: [8111, 8333, 8888, 9333, 19333].map((containerPort) => ({ containerPort, protocol: 'TCP' })),
-            env: keyEnv,
-            resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '256Mi', limit: '1Gi' } },
-            volumeMounts: [
-              { name: 'data', mountPath: '/data' },
-              // Unix sockets (/tmp/seaweedfs-*.sock) and glog files.
-              { name: 'tmp', mountPath: '/tmp' },
-            ],
-            startupProbe: { ...status, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
-            readinessProbe: { ...status, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-            livenessProbe: { ...status, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
-          }],
-          volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: 'seaweedfs-pvc' } },
-            { name: 'tmp', emptyDir: {} },
+      claimName: 'seaweedfs-pvc',
+      storage: props,
+      protectReason: 'artifact store volume',
+      pod: {
+        security: { user: SEAWEED_UID, group: SEAWEED_UID, fsGroup: SEAWEED_UID },
+        containers: [{
+          name: NAME,
+          image: ctx.images.image('seaweedfs'),
+          args: ['server', '-dir=/data', '-s3', '-iam', '-filer', '-master.volumePreallocate=false'],
+          ports: [8111, 8333, 8888, 9333, 19333].map((containerPort) => ({ containerPort, protocol: 'TCP' })),
+          env: keyEnv,
+          resources: props.resources ?? { cpu: { request: '100m' }, memory: { request: '256Mi', limit: '1Gi' } },
+          volumeMounts: [
+            { name: 'data', mountPath: '/data' },
+            // Unix sockets (/tmp/seaweedfs-*.sock) and glog files.
+            { name: 'tmp', mountPath: '/tmp' },
           ],
-        }),
+          startupProbe: { ...status, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+          readinessProbe: { ...status, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+          livenessProbe: { ...status, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 3 },
+        }],
+        volumes: [
+          { name: 'data', persistentVolumeClaim: { claimName: 'seaweedfs-pvc' } },
+          { name: 'tmp', emptyDir: {} },
+        ],
       },
     });
 
@@ -246,10 +215,7 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
     const jobIdentity: ComponentIdentity = { name: initName, component: 'artifact-store', version: ctx.images.entry('aws-cli').tag };
     const jobLabels = standardLabels(jobIdentity);
     const init = new Construct(this, 'CreateBucket');
-    new k8s.KubeServiceAccount(init, 'ServiceAccount', {
-      metadata: { name: initName, namespace: ns, labels: jobLabels },
-      automountServiceAccountToken: false,
-    });
+    serviceAccountWithRole(init, { name: initName, namespace: ns, labels: jobLabels, automountServiceAccountToken: false });
     const jobSpec: k8s.JobSpec = {
       backoffLimit: 6,
       template: podTemplate(this, {
