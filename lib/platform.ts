@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DatabaseBackup } from './components/database-backup';
 import { ExternalArtifactStore } from './components/external-artifact-store';
 import { ExternalDatabase } from './components/external-database';
+import { GpuSupport } from './components/gpu';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
@@ -11,6 +12,7 @@ import { PlatformConfig } from './config/schema';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { KfkitContext } from './core/context';
 import { IDatabase } from './core/database';
+import { gpuPool } from './core/gpu';
 import { ImageCatalog } from './core/images';
 import { PlatformNamespace } from './core/namespace';
 
@@ -37,6 +39,8 @@ export class KubeflowPlatform extends Chart {
   public readonly backup?: DatabaseBackup;
   /** Kubeflow Pipelines, when enabled. */
   public readonly pipelines?: KubeflowPipelines;
+  /** GPU pools and their node agents (device plugin, DCGM exporter), when GPU pools are configured. */
+  public readonly gpu?: GpuSupport;
 
   public constructor(scope: Construct, id: string, props: KubeflowPlatformProps) {
     super(scope, id, { disableResourceNameHashes: true });
@@ -52,6 +56,11 @@ export class KubeflowPlatform extends Chart {
       podSecurityWarn: 'restricted',
     });
     this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
+    if (config.gpu.pools.length > 0) {
+      this.gpu = new GpuSupport(this, 'Gpu', {
+        namespace: config.gpu.namespace, pools: config.gpu.pools.map(gpuPool), devicePlugin: config.gpu.devicePlugin, dcgmExporter: config.gpu.dcgmExporter,
+      });
+    }
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
     if (config.pipelines.enabled) {

@@ -1,5 +1,6 @@
 import { StackDefinition } from '../lib/config/load';
 import { local } from './local';
+import { onprem } from './onprem';
 
 /** Every deployment target overlays may name in `stack:`. */
-export const STACKS: readonly StackDefinition[] = [local];
+export const STACKS: readonly StackDefinition[] = [local, onprem];

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/database-consumers';
+import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
+import { unpinnedReason } from '../validate/images';
 
 /**
  * The platform configuration schema: one source for validation, defaults, TypeScript types and the JSON Schema
@@ -171,6 +173,100 @@ const fluxSchema = z.strictObject({
     .meta({ description: 'Reconcile interval of every wave. Default: 10m.' }),
 });
 
+const labelMap = z.record(z.string(), z.string());
+
+const gpuPoolSchema = z.strictObject({
+  name: dnsLabel('a GPU pool name').meta({ description: 'Pool name (a DNS label), unique among the pools.' }),
+  nodeSelector: labelMap.superRefine((selector, ctx) => {
+    for (const issue of nodeSelectorIssues(selector)) ctx.addIssue({ code: 'custom', path: issue.key === undefined ? [] : [issue.key], message: issue.message });
+  }).optional().meta({
+    description: 'Labels every node of the pool carries. On-premises: the labels your admins put on GPU nodes (e.g. nvidia.com/gpu.present: "true"). '
+      + `Default: { ${GPU_POOL_LABEL}: <name> }, the label of kfkit-provisioned GPU node groups. Pools must select disjoint sets of nodes.`,
+  }),
+  taint: z.boolean().default(true)
+    .meta({ description: 'The nodes carry the nvidia.com/gpu:NoSchedule taint; GPU pods tolerate it. Default: true.' }),
+  devicePlugin: z.enum(['managed', 'bundled', 'none']).meta({
+    description: 'Who advertises nvidia.com/gpu on these nodes (required): managed (kfkit installs the NVIDIA device plugin), '
+      + 'bundled (the nodes bring their own: Bottlerocket/NVIDIA node images, the NVIDIA GPU Operator) or none (nothing does, e.g. a DRA driver).',
+  }),
+});
+
+const gpuSchema = z.strictObject({
+  namespace: dnsLabel('gpu.namespace').default('gpu-system')
+    .meta({ description: 'Namespace of the GPU node agents (device plugin, DCGM exporter); it enforces the privileged Pod Security level. Default: gpu-system.' }),
+  pools: z.array(gpuPoolSchema).default([])
+    .meta({ description: 'GPU node pools workloads can request GPUs on. Default: none (no GPUs).' }),
+  devicePlugin: z.strictObject({
+    image: z.string().min(1).superRefine((image, ctx) => {
+      const problem = unpinnedReason(image);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${problem}; pin a tag or digest` });
+    }).optional().meta({
+      description: 'Device plugin image replacing the pinned one (e.g. the release your drivers are validated with), used as written '
+        + '(the registry mirror does not apply). Default: nvcr.io/nvidia/k8s-device-plugin at the version kfkit pins.',
+    }),
+    migStrategy: z.enum(['none', 'single', 'mixed']).default('none').meta({
+      description: 'How MIG-partitioned GPUs are exposed: none, single (nvidia.com/gpu is a MIG slice) or mixed (nvidia.com/mig-<profile> resources). '
+        + 'single and mixed add CAP_SYS_ADMIN to the plugin. Default: none.',
+    }),
+    deviceListStrategy: z.enum(['envvar', 'volume-mounts']).default('envvar').meta({
+      description: 'How allocated GPUs are passed to the container runtime: envvar (NVIDIA_VISIBLE_DEVICES, works everywhere) or volume-mounts '
+        + '(a pod cannot claim GPUs by setting the variable itself; needs accept-nvidia-visible-devices-as-volume-mounts in the NVIDIA '
+        + 'Container Toolkit on the nodes, and adds CAP_SYS_ADMIN to the plugin). Default: envvar.',
+    }),
+    resources: resourcesSchema.prefault({ cpu: { request: '50m' }, memory: { request: '64Mi', limit: '256Mi' } })
+      .meta({ description: 'Compute budget of the device plugin container. Default: 50m CPU, 64Mi memory request, 256Mi limit.' }),
+  }).prefault({}).meta({ description: 'The NVIDIA device plugin kfkit installs on the pools with devicePlugin managed.' }),
+  dcgmExporter: z.strictObject({
+    enabled: z.boolean().default(false)
+      .meta({ description: 'Install the NVIDIA DCGM exporter (GPU metrics on port 9400) on every pool with devicePlugin managed or bundled. Default: false.' }),
+    resources: resourcesSchema.prefault({ cpu: { request: '100m' }, memory: { request: '128Mi', limit: '512Mi' } })
+      .meta({ description: 'Compute budget of the exporter. Default: 100m CPU, 128Mi memory request, 512Mi limit.' }),
+    scrapeFrom: z.strictObject({
+      namespace: dnsLabel('scrapeFrom.namespace').meta({ description: 'Namespace of the metrics scraper, e.g. monitoring.' }),
+      podLabels: labelMap.optional().meta({ description: 'Labels of the scraper pods. Default: every pod of the namespace.' }),
+    }).optional().meta({ description: 'Who may scrape the metrics port (a network policy; the namespace is default-deny). Default: nobody.' }),
+  }).prefault({}).meta({ description: 'NVIDIA DCGM exporter (GPU utilisation, memory, temperature; per pod).' }),
+}).superRefine((g, ctx) => {
+  const seen = new Map<string, number>();
+  g.pools.forEach((pool, i) => {
+    const first = seen.get(pool.name);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: `duplicate pool name "${pool.name}" (also gpu.pools[${first}])` });
+    else seen.set(pool.name, i);
+  });
+  const selectorOf = (pool: (typeof g.pools)[number]): Record<string, string> => pool.nodeSelector ?? { [GPU_POOL_LABEL]: pool.name };
+  g.pools.forEach((pool, i) => {
+    if (pool.devicePlugin !== 'managed') return;
+    g.pools.forEach((other, j) => {
+      if (i === j || other.devicePlugin === 'managed' || !selectorCovers(selectorOf(pool), selectorOf(other))) return;
+      ctx.addIssue({
+        code: 'custom', path: ['pools', i, 'nodeSelector'],
+        message: `selects every node of pool ${other.name} (devicePlugin ${other.devicePlugin}), which would get kfkit's device plugin too; `
+          + 'give the pools disjoint node selectors',
+      });
+    });
+  });
+  if (g.dcgmExporter.enabled && !g.pools.some(advertisesGpus)) {
+    ctx.addIssue({
+      code: 'custom', path: ['dcgmExporter', 'enabled'],
+      message: 'the DCGM exporter runs on GPU nodes, and no pool in gpu.pools has devicePlugin managed or bundled; add a GPU pool or disable the exporter',
+    });
+  }
+  const scrape = g.dcgmExporter.scrapeFrom?.podLabels;
+  if (scrape) {
+    for (const [key, value] of Object.entries(scrape)) {
+      const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['dcgmExporter', 'scrapeFrom', 'podLabels', key], message: problem });
+    }
+  }
+  const managed = g.pools.some((p) => p.devicePlugin === 'managed');
+  if (!managed && g.devicePlugin.migStrategy !== 'none') {
+    ctx.addIssue({
+      code: 'custom', path: ['devicePlugin', 'migStrategy'],
+      message: 'applies to kfkit\'s device plugin, and no pool has devicePlugin managed; configure MIG in the device plugin your nodes bring',
+    });
+  }
+});
+
 /** Schema of a whole overlay: the stack it layers over plus any setting below. */
 export const platformConfigSchema = z.strictObject({
   stack: z.string().meta({ description: 'Deployment target this overlay layers over: the name of a stacks/<target>.ts file (local, …).' }),
@@ -190,6 +286,7 @@ export const platformConfigSchema = z.strictObject({
   objectStore: z.discriminatedUnion('type', [inClusterObjectStoreSchema, externalObjectStoreSchema]).prefault({ type: 'in-cluster' })
     .meta({ description: 'S3-compatible artifact storage. Default: in-cluster SeaweedFS.' }),
   cloud: z.strictObject({ aws: awsSchema.optional().meta({ description: 'AWS account facts the platform uses (region, IRSA roles). Default: none.' }) }).prefault({}),
+  gpu: gpuSchema.prefault({}).meta({ description: 'GPU node pools, the NVIDIA device plugin and the DCGM exporter. Default: no GPUs.' }),
   gitops: z.strictObject({ flux: fluxSchema.prefault({}) }).prefault({}).meta({ description: 'GitOps rendering options.' }),
   apply: z.strictObject({
     timeoutSeconds: z.number().int().min(30, 'must be at least 30').max(7200, 'must be at most 7200').default(600)
@@ -245,6 +342,12 @@ export const platformConfigSchema = z.strictObject({
     ctx.addIssue({
       code: 'custom', path: ['pipelines', 'mode'],
       message: 'multi-user needs the Istio gateway, authentication and the user-id header, which kfkit does not install yet; use standalone',
+    });
+  }
+  if (c.gpu.namespace === c.namespace || RESERVED_NAMESPACES.includes(c.gpu.namespace)) {
+    ctx.addIssue({
+      code: 'custom', path: ['gpu', 'namespace'],
+      message: `must be a namespace of its own (it enforces the privileged Pod Security level), not ${c.gpu.namespace === c.namespace ? 'the platform namespace' : 'a reserved one'}`,
     });
   }
   const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];

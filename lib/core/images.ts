@@ -58,6 +58,13 @@ export const IMAGES = {
   // Argo Workflows, as pinned by KFP.
   'argo-workflow-controller': { repository: 'quay.io/argoproj/workflow-controller', tag: 'v4.0.5', upstream: ARGO, runtime: false },
   'argo-exec': { repository: 'quay.io/argoproj/argoexec', tag: 'v4.0.5', upstream: ARGO, runtime: true },
+  // GPU node agents (lib/components/gpu): the NVIDIA device plugin and DCGM exporter, at their latest stable releases.
+  'nvidia-device-plugin': {
+    repository: 'nvcr.io/nvidia/k8s-device-plugin', tag: 'v0.20.0', upstream: 'NVIDIA/k8s-device-plugin v0.20.0', runtime: false,
+  },
+  'dcgm-exporter': {
+    repository: 'nvcr.io/nvidia/k8s/dcgm-exporter', tag: '4.5.3-4.8.2-distroless', upstream: 'NVIDIA/dcgm-exporter 4.5.3-4.8.2', runtime: false,
+  },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */
