@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { validate } from './harness';
+import { ORDER_RULES, validate } from './harness';
 import { DIST_METADATA_FILE, loadDist, loadManifestFiles } from './load';
 import { Finding, HarnessInput } from './types';
 import { objectId } from './util';
@@ -32,7 +32,6 @@ export interface KfkitValidationProps {
   readonly skipRules?: readonly string[];
 }
 
-const ORDER_RULES = ['wave-order', 'provider-order', 'webhook-order'];
 
 const FIX: Readonly<Record<string, string>> = {
   'openapi': 'Fix the field so the object matches the Kubernetes API schema.',

@@ -36,6 +36,12 @@ export const CHECKS: readonly Check[] = [
   { rules: [STATIC_CLOUD_KEYS_RULE], run: checkStaticCloudKeys },
 ];
 
+/**
+ * Rules that need kfkit's install waves. Output without waves (plain cdk8s output, a Pulumi stack ordered by
+ * dependsOn) is validated without them.
+ */
+export const ORDER_RULES: readonly string[] = [WAVE_ORDER_RULE, PROVIDER_ORDER_RULE, WEBHOOK_ORDER_RULE];
+
 /** Every rule id the harness can report. */
 export const RULES: readonly string[] = CHECKS.flatMap((c) => c.rules);
 
