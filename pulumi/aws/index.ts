@@ -1,0 +1,12 @@
+/**
+ * kfkit's AWS cloud layer as Pulumi components (type tokens `kfkit:aws:<Name>`): the EKS cluster, artifact bucket,
+ * IRSA roles, RDS metadata database and GPU node groups, composed by {@link AwsCloudStack}.
+ */
+export * from './artifact-bucket';
+export * from './cluster';
+export * from './gpu-node-group';
+export * from './irsa-role';
+export * from './metadata-database';
+export * from './policy';
+export * from './stack';
+export { type PropertyProblem, Problems, throwIfInvalid } from './validation';
