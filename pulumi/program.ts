@@ -5,16 +5,21 @@
  * other readiness conditions kfkit knows are passed on with the `pulumi.com/waitFor` annotation). The provider
  * applies server-side (the @pulumi/kubernetes v4 default).
  *
- * Cloud resources (EKS, GPU node groups, S3, RDS, IAM) arrive with the Pulumi issue.
+ * Cloud resources (EKS, GPU node groups, S3, RDS, IAM) are another stack's (pulumi/aws, project kfkit-aws): with
+ * `kfkit:cloudStack`, this program reads that stack's output `cloud` through a StackReference — awaited, as plain
+ * values, before it builds anything — layers it over the overlay and deploys with a provider for the cloud stack's
+ * cluster. No resource is created inside an `apply`, so `pulumi preview` shows every Kubernetes object.
  */
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { loadOverlay } from '../lib/config/load';
+import { mergeValues, readOverlayDocument, resolveConfig } from '../lib/config/load';
+import { PlatformConfig } from '../lib/config/schema';
 import { PROTECTED_ANNOTATION, Synthesized, SynthesizedWave } from '../lib/synth/collect';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { K8sObject } from '../lib/validate/types';
 import { STACKS } from '../stacks';
+import { applyCloudOverlay, CloudOutputs, cloudOutputsToOverlay, kubernetesProvider, readCloudOutputs } from './aws';
 
 /** Annotation @pulumi/kubernetes reads to await a custom condition. */
 export const PULUMI_WAIT_FOR = 'pulumi.com/waitFor';
@@ -70,17 +75,69 @@ export function deployWaves(s: Synthesized, opts: pulumi.ComponentResourceOption
   return out;
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /**
- * The program `pulumi up` runs: stack config `kfkit:env` (default: the stack name) names the overlay. The
- * platform is validated exactly as `kfkit synth` validates it; findings stop the deployment before any change.
+ * The name of the Secret the overlay (over its stack's values) says the database credentials are in, if it names
+ * one: the cloud stack knows the database, not which Secret the environment made from its master secret.
  */
-export function program(stack: string, config: pulumi.Config, overlaysDir = path.resolve(__dirname, '..', 'overlays')): { waves: string[] } {
+function credentialsSecretName(doc: Readonly<Record<string, unknown>>): string | undefined {
+  const stack = STACKS.find((s) => s.name === doc.stack);
+  const database = mergeValues(stack?.defaults.database, doc.database);
+  const secret = isRecord(database) && database.type === 'external' ? database.credentialsSecret : undefined;
+  return isRecord(secret) && typeof secret.name === 'string' ? secret.name : undefined;
+}
+
+/** What a platform stack deploys: the environment, its resolved configuration and the cloud stack it sits on. */
+export interface PlatformInputs {
+  /** The overlay's name (`kfkit:env`, default the stack name). */
+  readonly env: string;
+  /** The overlay, with the cloud stack's values layered over it, resolved and checked. */
+  readonly config: PlatformConfig;
+  /** The cloud stack (`kfkit:cloudStack`) and its outputs, when the config names one. */
+  readonly cloud?: { readonly stack: string; readonly outputs: CloudOutputs };
+}
+
+/**
+ * Resolves a platform stack's configuration: `overlays/<kfkit:env>.yaml` (default env: the stack name), and — when
+ * `kfkit:cloudStack` names the AWS cloud stack — that stack's outputs (bucket, region, IRSA role, OIDC provider, RDS
+ * endpoint, GPU pools) layered over the overlay document before it is resolved, so they win over the overlay's
+ * example values. The outputs are read through a StackReference and awaited: the construct tree is built from plain
+ * values. A cloud stack without the output (not deployed yet, or not known in a preview) is an error that says to
+ * deploy it first; the platform is never built from the overlay's placeholders in its place.
+ */
+export async function platformInputs(stack: string, config: pulumi.Config, overlaysDir = path.resolve(__dirname, '..', 'overlays')): Promise<PlatformInputs> {
   const env = config.get('env') ?? stack;
-  const platformConfig = loadOverlay(overlaysDir, env, STACKS);
+  const { file, doc } = readOverlayDocument(overlaysDir, env, 'kfkit:env');
+  const cloudStack = config.get('cloudStack');
+  if (cloudStack === undefined || !isRecord(doc)) return { env, config: resolveConfig(doc, STACKS, file) };
+  const outputs = await readCloudOutputs(cloudStack);
+  const layered = applyCloudOverlay(doc, cloudOutputsToOverlay(outputs, { credentialsSecretName: credentialsSecretName(doc) }));
+  return { env, config: resolveConfig(layered, STACKS, `${file} with the outputs of ${cloudStack}`), cloud: { stack: cloudStack, outputs } };
+}
+
+/** What the program returns: the stack outputs. */
+export interface ProgramOutputs {
+  /** The deployed waves, in order. */
+  readonly waves: string[];
+}
+
+/**
+ * The program `pulumi up` runs (pulumi/index.js exports its promise; Pulumi awaits it): the configuration of
+ * {@link platformInputs}, validated exactly as `kfkit synth` validates it — findings stop the deployment before any
+ * change — then the waves, through a Kubernetes provider for the cloud stack's cluster (its kubeconfig, which
+ * authenticates with `aws eks get-token`) or, without a cloud stack, the default provider (the current kubeconfig
+ * context, or `kubernetes:context`).
+ */
+export async function program(stack: string, config: pulumi.Config, overlaysDir = path.resolve(__dirname, '..', 'overlays')): Promise<ProgramOutputs> {
+  const { env, config: platformConfig, cloud } = await platformInputs(stack, config, overlaysDir);
   const synthesized = synthesize(platformConfig);
   const findings = checkPlatform(synthesized, platformConfig);
   if (findings.length > 0) {
     throw new Error(`kfkit: ${env}: ${findings.length} validation finding(s):\n${findings.map((f) => `  ${f.rule} ${f.object}: ${f.message}`).join('\n')}`);
   }
-  return { waves: deployWaves(synthesized).map((d) => d.wave.dir) };
+  const provider = cloud === undefined ? undefined : kubernetesProvider('kfkit-eks', cloud.outputs.cluster.kubeconfig);
+  return { waves: deployWaves(synthesized, provider === undefined ? {} : { provider }).map((d) => d.wave.dir) };
 }

@@ -66,7 +66,7 @@ describe('invalid overlays fail with the field path and write nothing', () => {
     ['registry mirror with scheme', 'stack: local\nimages:\n  registryMirror: https://registry.corp\n', 'images.registryMirror', /without a scheme/],
     ['duplicate pull secret', 'stack: local\nimages:\n  pullSecrets: [regcred, regcred]\n', 'images.pullSecrets', /twice/],
     ['bad enum', 'stack: local\ngitops:\n  flux:\n    sourceRef:\n      kind: HelmRepository\n', 'gitops.flux.sourceRef.kind', /must be one of: "GitRepository", "OCIRepository", "Bucket"/],
-    ['unknown stack', 'stack: mars\n', 'stack', /unknown stack "mars"; allowed: local/],
+    ['unknown stack', 'stack: mars\n', 'stack', /unknown stack "mars"; allowed: aws, local, onprem$/],
     ['missing stack', 'namespace: kubeflow\n', 'stack', /required: the stack this overlay layers over/],
     ['not a mapping', '- stack: local\n', '(root)', /must be a mapping of settings, got a list/],
     ['unreadable YAML', 'stack: local\nnamespace: [unclosed\n', '(yaml)', /.+/],

@@ -537,6 +537,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
       namespace: 'kubeflow',
       objectStore: { type: 'external', provider: 's3', region: REGION, bucket: 'kfkit-dev-artifacts-a1b2c3d', credentials: { type: 'irsa' } },
       cloud: { aws: { region: REGION, oidcProviderArn: OIDC_ARN, roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines` } } },
+      gpu: { pools: [] },
       database: {
         type: 'external', engine: 'mysql', host: 'kfkit-dev-db.c0ffee.eu-west-1.rds.amazonaws.com', port: 3306,
         credentialsSecret: { name: 'rds-credentials' }, tls: { mode: 'required' },

@@ -154,20 +154,36 @@ export function listOverlays(overlaysDir: string): string[] {
 
 const ENV_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Reads and resolves `overlays/<env>.yaml`. Every failure is a {@link ConfigError} naming the file and field. */
-export function loadOverlay(overlaysDir: string, env: string, stacks: readonly StackDefinition[]): PlatformConfig {
+/** An overlay file as written, before any stack value, default or cloud value is applied. */
+export interface OverlayDocument {
+  /** The file read, `<overlaysDir>/<env>.yaml`. */
+  readonly file: string;
+  /** Its parsed YAML. */
+  readonly doc: unknown;
+}
+
+/**
+ * Reads `overlays/<env>.yaml` without resolving it. A bad environment name, a missing file or a YAML error is a
+ * {@link ConfigError}; `field` names where the environment came from (`--env`, `kfkit:env`).
+ */
+export function readOverlayDocument(overlaysDir: string, env: string, field = '--env'): OverlayDocument {
   const available = listOverlays(overlaysDir);
   if (!ENV_NAME.test(env)) {
-    throw new ConfigError('--env', [{ path: '--env', message: `"${env}" is not an environment name (lowercase letters, digits, '-'); available: ${available.join(', ')}` }]);
+    throw new ConfigError(field, [{ path: field, message: `"${env}" is not an environment name (lowercase letters, digits, '-'); available: ${available.join(', ')}` }]);
   }
   const file = path.join(overlaysDir, `${env}.yaml`);
   if (!available.includes(env)) {
-    throw new ConfigError('--env', [{ path: '--env', message: `no overlay "${env}" (looked for ${file}); available: ${available.join(', ') || 'none'}` }]);
+    throw new ConfigError(field, [{ path: field, message: `no overlay "${env}" (looked for ${file}); available: ${available.join(', ') || 'none'}` }]);
   }
-  const text = fs.readFileSync(file, 'utf8');
-  const parsed = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const parsed = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { prettyErrors: true, uniqueKeys: true });
   if (parsed.errors.length > 0) {
     throw new ConfigError(file, parsed.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })));
   }
-  return resolveConfig(parsed.toJS(), stacks, file);
+  return { file, doc: parsed.toJS() };
+}
+
+/** Reads and resolves `overlays/<env>.yaml`. Every failure is a {@link ConfigError} naming the file and field. */
+export function loadOverlay(overlaysDir: string, env: string, stacks: readonly StackDefinition[]): PlatformConfig {
+  const { file, doc } = readOverlayDocument(overlaysDir, env);
+  return resolveConfig(doc, stacks, file);
 }

@@ -248,7 +248,7 @@ export class AwsCloudStack extends pulumi.ComponentResource {
 }
 
 /** The overlay values the cloud stack determines, in kfkit's configuration shape. */
-export type CloudOverlay = Required<Pick<PlatformConfigInput, 'namespace' | 'objectStore' | 'cloud'>> & Pick<PlatformConfigInput, 'database'>;
+export type CloudOverlay = Required<Pick<PlatformConfigInput, 'namespace' | 'objectStore' | 'cloud' | 'gpu'>> & Pick<PlatformConfigInput, 'database'>;
 
 /** Options of {@link cloudOutputsToOverlay}. */
 export interface CloudOverlayOptions {
@@ -263,15 +263,18 @@ export interface CloudOverlayOptions {
 /**
  * The values the platform stack takes from the cloud stack, as a kfkit overlay fragment: the platform namespace
  * (the one the roles trust), the artifact store (external S3 with IRSA, the bucket and its region), `cloud.aws`
- * (region, OIDC provider, pipelines role) and — with an RDS database — the external database (engine, host, port,
- * credentials Secret, TLS `required` as the server enforces it). Layer it over the environment's overlay with
- * {@link applyCloudOverlay}.
+ * (region, OIDC provider, pipelines role), the GPU pools (`gpu.pools`: one per node group, selected by its
+ * `kfkit.dev/gpu-pool` label, tainted, with the device plugin the nodes need — the list replaces the overlay's) and —
+ * with an RDS database — the external database (engine, host, port, credentials Secret, TLS `required` as the server
+ * enforces it). Layer it over the environment's overlay with {@link applyCloudOverlay}.
  */
 export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverlayOptions = {}): CloudOverlay {
   const overlay: CloudOverlay = {
     namespace: outputs.namespace,
     objectStore: { type: 'external', provider: 's3', region: outputs.bucket.region, bucket: outputs.bucket.name, credentials: { type: 'irsa' } },
     cloud: { aws: { region: outputs.region, oidcProviderArn: outputs.cluster.oidcProviderArn, roles: { pipelines: outputs.roles.pipelines } } },
+    // The node groups carry the pool label and the nvidia.com/gpu taint: the pools' defaults (nodeSelector, taint).
+    gpu: { pools: outputs.gpuPools.map((p) => ({ name: p.name, devicePlugin: p.devicePlugin })) },
   };
   const db = outputs.database;
   if (db === undefined) return overlay;
@@ -326,8 +329,8 @@ export function parseCloudOutputs(value: unknown, source: string): CloudOutputs 
 
 /**
  * Reads the cloud stack's output `cloud` through a StackReference (a plain value, awaited: the platform program is
- * async and builds its resources afterwards, never inside an `apply`). Throws when the stack has no such output (not
- * deployed yet: run `pulumi up` in pulumi/aws first).
+ * async and builds its resources afterwards, never inside an `apply`). Throws when the stack has no such output, or
+ * its value is not known (in a preview), telling the user to run `pulumi up` in pulumi/aws first.
  * @param stackName fully qualified name of the cloud stack, `<org>/kfkit-aws/<stack>`
  */
 export async function readCloudOutputs(stackName: string, opts: pulumi.CustomResourceOptions = {}): Promise<CloudOutputs> {
@@ -335,7 +338,9 @@ export async function readCloudOutputs(stackName: string, opts: pulumi.CustomRes
   const details = await ref.getOutputDetails('cloud');
   const value: unknown = details.value ?? details.secretValue;
   if (value === undefined) {
-    throw new Error(`kfkit: stack ${stackName} has no output "cloud": deploy the AWS cloud stack (pulumi/aws) first, or fix kfkit:cloudStack`);
+    // A stack that was never deployed has no outputs; in a preview, an output not known yet reads the same way.
+    throw new Error(`kfkit: stack ${stackName} has no output "cloud": deploy the AWS cloud stack (pulumi/aws) first — `
+      + `\`cd pulumi/aws && pulumi up --stack ${stackName}\` — or fix kfkit:cloudStack. The platform is not built from placeholder values.`);
   }
   return parseCloudOutputs(value, stackName);
 }
