@@ -98,3 +98,13 @@ describe('the aws stack', () => {
     expect(config.database.type === 'external' && config.database.engine).toBe((cloud['kfkit:database'] as { engine: string }).engine);
   });
 });
+
+describe('Pulumi stack files', () => {
+  test('every overlay has a platform stack example naming it', () => {
+    for (const env of listOverlays(path.join(ROOT, 'overlays'))) {
+      const file = path.join(ROOT, `Pulumi.${env}.yaml`);
+      expect([env, fs.existsSync(file)]).toEqual([env, true]);
+      expect(fs.readFileSync(file, 'utf8')).toMatch(new RegExp(`^\\s+kfkit:env: ${env}$`, 'm'));
+    }
+  });
+});
