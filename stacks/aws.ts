@@ -1,14 +1,11 @@
 import { StackDefinition } from '../lib/config/load';
 
-/** A value with every field optional, at every depth (lists are taken whole). */
-type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
-
 /**
  * The values of the `aws` stack. They leave out what only an environment knows — the bucket, the RDS host, the
  * region, the OIDC provider and role ARNs — so they are typed as a partial configuration: `resolveConfig` checks the
  * merged document (stack ← overlay ← cloud stack outputs), and a missing value fails there with its field path.
  */
-const defaults: DeepPartial<StackDefinition['defaults']> = {
+const defaults: StackDefinition['defaults'] = {
   // RDS MySQL (the cloud stack's MetadataDatabase). TLS `required`: RDS forces TLS, and no stricter mode works for
   // every consumer — the KFP API server and cache server verify only against the system roots (which do not hold
   // the RDS CA) and ML Metadata verifies only with a CA file (lib/core/database-consumers.ts). The Secret is made
@@ -44,6 +41,5 @@ const defaults: DeepPartial<StackDefinition['defaults']> = {
 export const aws: StackDefinition = {
   name: 'aws',
   description: 'Amazon EKS: KFP with artifacts in S3 (IRSA) and metadata in RDS MySQL (TLS required), GPU node groups from the cloud stack',
-  // The stack is partial by design (see `defaults`); resolveConfig validates the merged result.
-  defaults: defaults as StackDefinition['defaults'],
+  defaults,
 };

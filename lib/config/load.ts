@@ -20,14 +20,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** A value with every field optional, at every depth (lists are taken whole). */
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
 /** Settings of one deployment target (`stacks/<target>.ts`) that overlays layer over. */
 export interface StackDefinition {
   /** Name overlays refer to in `stack:`. */
   readonly name: string;
   /** One line for `--help` and README. */
   readonly description: string;
-  /** Values applied under the overlay's own (the overlay wins; schema defaults fill the rest). */
-  readonly defaults: Omit<PlatformConfigInput, 'stack'>;
+  /**
+   * Values applied under the overlay's own (the overlay wins; schema defaults fill the rest). Partial at every
+   * depth: a stack may leave to each environment what only it knows (a bucket, a host); {@link resolveConfig}
+   * checks the merged document and names any missing field.
+   */
+  readonly defaults: DeepPartial<Omit<PlatformConfigInput, 'stack'>>;
 }
 
 type Plain = Record<string, unknown>;
