@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { cli, cliAsync, ROOT, tmpdir } from './helpers';
 
@@ -107,5 +108,19 @@ describe('kfkit smoke (wiring; the check itself is tested in smoke.test.ts)', ()
 
   test('a synchronous caller is told to await it', () => {
     expect(() => cli(['smoke', '--overlays', OVERLAYS, '--timeout', 'soon'])).toThrow(/asynchronous/);
+  });
+});
+
+describe('npm run synth', () => {
+  test('`npm run synth -- --all` passes --all through (the script does not pin --env; local is the default)', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.synth).toBe('node bin/kfkit.js synth');
+    const dir = tmpdir();
+    const all = cli(['synth', '--all', '--overlays', OVERLAYS, '--out', 'dist'], dir);
+    expect(all.code).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'dist')).sort()).toEqual(fs.readdirSync(OVERLAYS).map((f) => f.replace(/\.yaml$/, '')).sort());
+    const dflt = cli(['synth', '--overlays', OVERLAYS, '--out', 'only'], dir);
+    expect(dflt.code).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'only'))).toEqual(['local']);
   });
 });
