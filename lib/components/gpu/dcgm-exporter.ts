@@ -6,7 +6,7 @@ import { advertisesGpus, GPU_TOLERATION, GpuPool, gpuNodeAffinity } from '../../
 import { ComponentIdentity, MANAGED_BY, selectorLabels, standardLabels } from '../../core/labels';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, podTemplate, servicePort } from '../../core/workload';
-import { imageVersion, SYSTEM_NODE_CRITICAL } from './shared';
+import { gpuAgentSecurityContext, imageVersion, SYSTEM_NODE_CRITICAL } from './shared';
 
 /** Pods allowed to scrape the exporter. */
 export interface MetricsScraper {
@@ -106,16 +106,7 @@ export class DcgmExporter extends Construct {
     const template = privilegedPod(restricted, {
       reason: this.privilegedReason,
       containerSecurityContexts: {
-        [DCGM_EXPORTER_NAME]: {
-          allowPrivilegeEscalation: false,
-          capabilities: { add: ['SYS_ADMIN'], drop: ['ALL'] },
-          privileged: false,
-          // As upstream: the embedded DCGM host engine writes its state and logs inside the container.
-          readOnlyRootFilesystem: false,
-          runAsNonRoot: false,
-          runAsUser: 0,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        [DCGM_EXPORTER_NAME]: gpuAgentSecurityContext(true),
       },
     });
     this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {

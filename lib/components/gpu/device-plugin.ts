@@ -6,7 +6,7 @@ import { GPU_TOLERATION, GpuPool, gpuNodeAffinity } from '../../core/gpu';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { ResourceBudget } from '../../core/security';
 import { podTemplate } from '../../core/workload';
-import { imageVersion, SYSTEM_NODE_CRITICAL } from './shared';
+import { gpuAgentSecurityContext, imageVersion, SYSTEM_NODE_CRITICAL } from './shared';
 
 /** MIG strategy of the device plugin (`MIG_STRATEGY`). */
 export type MigStrategy = 'none' | 'single' | 'mixed';
@@ -121,16 +121,7 @@ export class NvidiaDevicePlugin extends Construct {
     const template = privilegedPod(restricted, {
       reason: this.privilegedReason,
       containerSecurityContexts: {
-        [DEVICE_PLUGIN_CONTAINER]: {
-          allowPrivilegeEscalation: false,
-          capabilities: sysAdmin ? { add: ['SYS_ADMIN'], drop: ['ALL'] } : { drop: ['ALL'] },
-          privileged: false,
-          // As upstream's manifests: the NVIDIA container runtime writes into the container's root filesystem at start.
-          readOnlyRootFilesystem: false,
-          runAsNonRoot: false,
-          runAsUser: 0,
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
+        [DEVICE_PLUGIN_CONTAINER]: gpuAgentSecurityContext(sysAdmin),
       },
     });
 

@@ -1,3 +1,4 @@
+import { k8s } from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { Wave } from '../../core/waves';
@@ -25,4 +26,21 @@ const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 export function imageVersion(image: string): string | undefined {
   const tag = parseImage(image).tag;
   return tag !== undefined && LABEL_VALUE.test(tag) ? tag : undefined;
+}
+
+/**
+ * Security context of a GPU node agent container: root (NVIDIA's images and the device files need it), no privilege
+ * escalation, every capability dropped except SYS_ADMIN when asked, RuntimeDefault seccomp, and a writable root
+ * filesystem (the NVIDIA container runtime and DCGM write inside the container, as upstream's manifests allow).
+ */
+export function gpuAgentSecurityContext(sysAdmin: boolean): k8s.SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: sysAdmin ? { add: ['SYS_ADMIN'], drop: ['ALL'] } : { drop: ['ALL'] },
+    privileged: false,
+    readOnlyRootFilesystem: false,
+    runAsNonRoot: false,
+    runAsUser: 0,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
 }
