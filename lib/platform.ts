@@ -10,6 +10,7 @@ import { PostgresDatabase } from './components/postgresql';
 import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
+import { CertManagerRef, declareExternalCertManager } from './core/cert-manager';
 import { KfkitContext } from './core/context';
 import { IDatabase } from './core/database';
 import { gpuPool } from './core/gpu';
@@ -61,11 +62,17 @@ export class KubeflowPlatform extends Chart {
         namespace: config.gpu.namespace, pools: config.gpu.pools.map(gpuPool), devicePlugin: config.gpu.devicePlugin, dcgmExporter: config.gpu.dcgmExporter,
       });
     }
+    // cert-manager installed by the cluster admins: kfkit emits only Kubeflow's own Issuers and Certificates.
+    let certManager: CertManagerRef | undefined;
+    if (config.certManager.mode === 'external') {
+      declareExternalCertManager(this.context, config.certManager.version);
+      certManager = { issuer: config.certManager.issuer };
+    }
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
     if (config.pipelines.enabled) {
       this.pipelines = new KubeflowPipelines(this, 'Pipelines', {
-        namespace: this.platformNamespace.name, database: this.database, store: this.artifactStore, mode: config.pipelines.mode,
+        namespace: this.platformNamespace.name, database: this.database, store: this.artifactStore, mode: config.pipelines.mode, certManager,
       });
     }
     if (this.database.inCluster && config.backup.enabled) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CERT_MANAGER_MIN_VERSION } from '../core/cert-manager';
 import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/database-consumers';
 import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
@@ -267,6 +268,46 @@ const gpuSchema = z.strictObject({
   }
 });
 
+const certManagerSchema = z.strictObject({
+  mode: z.enum(['none', 'external']).default('none').meta({
+    description: 'none (kfkit uses no cert-manager; the KFP cache deployer issues the cache webhook certificate with a CSR) or external '
+      + '(cert-manager is already on the cluster: kfkit declares its APIs external and adds only Kubeflow\'s Issuers, Certificates and the '
+      + 'webhook configurations they feed). Default: none.',
+  }),
+  version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be a cert-manager release such as 1.19 or 1.19.1').default(CERT_MANAGER_MIN_VERSION).meta({
+    description: `The cert-manager release on the cluster (at least ${CERT_MANAGER_MIN_VERSION}, the minimum kfkit needs), recorded with the external APIs. `
+      + `Default: ${CERT_MANAGER_MIN_VERSION}.`,
+  }),
+  issuer: z.strictObject({
+    kind: z.enum(['ClusterIssuer', 'Issuer']).meta({ description: 'ClusterIssuer, or an Issuer in the platform namespace.' }),
+    name: z.string().min(1).max(253, 'must be at most 253 characters')
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name: lowercase letters, digits, \'-\' and \'.\'')
+      .meta({ description: 'Name of the issuer.' }),
+  }).optional().meta({
+    description: 'Issuer signing kfkit\'s certificates; it must fill ca.crt (self-signed, CA, Vault issuers do; ACME does not), which becomes the '
+      + 'webhooks\' CA bundle. Default: kfkit creates a self-signed Issuer in the platform namespace.',
+  }),
+}).superRefine((c, ctx) => {
+  // A malformed version is reported by its own pattern already.
+  if (c.mode === 'external' && /^\d+\.\d+(\.\d+)?$/.test(c.version) && !atLeast(c.version, CERT_MANAGER_MIN_VERSION)) {
+    ctx.addIssue({ code: 'custom', path: ['version'], message: `kfkit needs cert-manager ${CERT_MANAGER_MIN_VERSION} or later; upgrade cert-manager` });
+  }
+  if (c.mode === 'none' && c.issuer !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'applies only with mode external (kfkit uses no cert-manager with mode none)' });
+  }
+});
+
+/** Whether release `version` (major.minor[.patch]) is at least `min`. */
+function atLeast(version: string, min: string): boolean {
+  const parts = (v: string) => v.split('.').map(Number);
+  const [a, b] = [parts(version), parts(min)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d > 0;
+  }
+  return true;
+}
+
 /** Schema of a whole overlay: the stack it layers over plus any setting below. */
 export const platformConfigSchema = z.strictObject({
   stack: z.string().meta({ description: 'Deployment target this overlay layers over: the name of a stacks/<target>.ts file (local, …).' }),
@@ -287,6 +328,7 @@ export const platformConfigSchema = z.strictObject({
     .meta({ description: 'S3-compatible artifact storage. Default: in-cluster SeaweedFS.' }),
   cloud: z.strictObject({ aws: awsSchema.optional().meta({ description: 'AWS account facts the platform uses (region, IRSA roles). Default: none.' }) }).prefault({}),
   gpu: gpuSchema.prefault({}).meta({ description: 'GPU node pools, the NVIDIA device plugin and the DCGM exporter. Default: no GPUs.' }),
+  certManager: certManagerSchema.prefault({}).meta({ description: 'cert-manager, for the certificates of Kubeflow\'s webhooks. Default: none (not used).' }),
   gitops: z.strictObject({ flux: fluxSchema.prefault({}) }).prefault({}).meta({ description: 'GitOps rendering options.' }),
   apply: z.strictObject({
     timeoutSeconds: z.number().int().min(30, 'must be at least 30').max(7200, 'must be at most 7200').default(600)

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { certificate, CertManagerRef, INJECT_CA_FROM_ANNOTATION, IssuerRef, selfSignedIssuer } from '../../core/cert-manager';
 import { KfkitContext } from '../../core/context';
 import { DatabaseTlsMode } from '../../core/database';
 import { CACHE_SERVER_DB_CONSUMER } from '../../core/database-consumers';
@@ -25,6 +26,13 @@ export interface PipelinesCacheProps extends PipelinesPartProps {
    * @default - 10m CPU; 64Mi memory request, 256Mi limit
    */
   readonly deployerResources?: ResourceBudget;
+  /**
+   * cert-manager already on the cluster: when set, a cert-manager Certificate issues the webhook's serving
+   * certificate and kfkit writes the MutatingWebhookConfiguration (upstream's `env/cert-manager` variant) instead
+   * of running the cache deployer.
+   * @default - the cache deployer issues the certificate (a CSR) and registers the webhook at run time
+   */
+  readonly certManager?: CertManagerRef;
 }
 
 const SERVER = 'cache-server';
@@ -36,6 +44,12 @@ const DEPLOYER_SA = 'kubeflow-pipelines-cache-deployer-sa';
 export const WEBHOOK_TLS_SECRET = 'webhook-server-tls';
 /** The only CSR signer the deployer uses (backend/src/cache/deployer/webhook-create-signed-cert.sh in 2.17.0). */
 const CSR_SIGNER = 'kubernetes.io/kubelet-serving';
+/** The Certificate issuing {@link WEBHOOK_TLS_SECRET} with cert-manager (upstream's name, env/cert-manager/base in 2.17.0). */
+export const WEBHOOK_CERTIFICATE = 'kfp-cache-cert';
+/** The self-signed Issuer kfkit creates when the configuration names none (upstream's name). */
+export const WEBHOOK_ISSUER = 'kfp-cache-selfsigned-issuer';
+/** Label upstream's cert-manager variant puts on its Issuer, Certificate and webhook configuration. */
+const CERT_MANAGER_LABEL = { app: 'cache-server-cert-manager' } as const;
 
 /** go-sql-driver/mysql `tls` value for each TLS mode cache-server supports (see `CACHE_SERVER_DB_CONSUMER`). */
 const MYSQL_TLS: Readonly<Partial<Record<DatabaseTlsMode, string>>> = { 'disabled': 'false', 'required': 'skip-verify', 'verify-full': 'true' };
@@ -59,6 +73,14 @@ const MYSQL_TLS: Readonly<Partial<Record<DatabaseTlsMode, string>>> = { 'disable
  * ServiceAccount (some managed and hardened clusters) leave the CSR unsigned; the deployer then fails visibly, as
  * upstream's does.
  *
+ * With `certManager` (cert-manager already on the cluster), kfkit follows upstream's `env/cert-manager` variant
+ * instead: no deployer, no ServiceAccount, RBAC or CSR rights for it; a self-signed Issuer
+ * `kfp-cache-selfsigned-issuer` (unless an issuer is given) and the Certificate `kfp-cache-cert` (DNS names
+ * `cache-server`, `cache-server.<namespace>`, `cache-server.<namespace>.svc`; Secret `webhook-server-tls`) in the
+ * `certificates` wave, awaited until Ready; the MutatingWebhookConfiguration `cache-webhook-<namespace>` (what the
+ * deployer registers, with `cert-manager.io/inject-ca-from`) beside cache-server in `controllers`; cache-server reads
+ * cert-manager's `tls.crt`/`tls.key`.
+ *
  * Differences from upstream, on purpose (facts/deviations.json): the deployer may approve only
  * `kubernetes.io/kubelet-serving` CSRs, not every `kubernetes.io/*` signer (approving
  * `kubernetes.io/kube-apiserver-client` CSRs would let it mint client certificates for any user and group, e.g.
@@ -69,8 +91,8 @@ const MYSQL_TLS: Readonly<Partial<Record<DatabaseTlsMode, string>>> = { 'disable
  */
 export class PipelinesCache extends Construct {
   /**
-   * The wave of objects that issue certificates at run time (the cache deployer), between cluster RBAC and the
-   * controllers that mount the certificates. Shared by name.
+   * The wave of certificates and what issues them at run time (the cache deployer, or cert-manager Issuers and
+   * Certificates), between cluster RBAC and the controllers that mount the certificates. Shared by name.
    */
   public static certificatesWave(scope: Construct): Wave {
     const plan = KfkitContext.of(scope).plan;
@@ -83,8 +105,8 @@ export class PipelinesCache extends Construct {
 
   /** The webhook server's Service (`cache-server`, 443 → 8443) and pods. */
   public readonly endpoint: PipelinesEndpoint;
-  /** The deployer's pods. */
-  public readonly deployerPeer: NetworkPeer;
+  /** The deployer's pods; undefined with cert-manager, which replaces the deployer. */
+  public readonly deployerPeer?: NetworkPeer;
 
   public constructor(scope: Construct, id: string, props: PipelinesCacheProps) {
     super(scope, id);
@@ -96,59 +118,11 @@ export class PipelinesCache extends Construct {
     const ns = props.namespace;
     const ctx = KfkitContext.of(this);
     this.endpoint = { serviceName: SERVER, servicePort: 443, peer: pipelinesPeer(ns, SERVER), podPort: WEBHOOK_PORT };
-    this.deployerPeer = pipelinesPeer(ns, DEPLOYER);
+    if (!props.certManager) this.deployerPeer = pipelinesPeer(ns, DEPLOYER);
     const webhookName = `cache-webhook-${ns}`;
 
-    // The deployer, in the certificates wave.
-    const deployer = new Construct(this, 'Deployer');
-    ctx.plan.assign(deployer, PipelinesCache.certificatesWave(this));
-    const deployerIdentity = pipelinesIdentity(DEPLOYER);
-    serviceAccountWithRole(deployer, {
-      name: DEPLOYER_SA,
-      namespace: ns,
-      labels: standardLabels(deployerIdentity),
-      clusterRules: [
-        {
-          apiGroups: ['certificates.k8s.io'],
-          resources: ['certificatesigningrequests', 'certificatesigningrequests/approval'],
-          verbs: ['create', 'delete', 'get', 'update'],
-        },
-        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create', 'delete', 'get', 'list', 'patch'] },
-        { apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: [CSR_SIGNER], verbs: ['approve'] },
-      ],
-      clusterRoleName: 'kubeflow-pipelines-cache-deployer-clusterrole',
-      clusterRoleBindingName: 'kubeflow-pipelines-cache-deployer-clusterrolebinding',
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete', 'get', 'patch', 'list'] }],
-      roleName: 'kubeflow-pipelines-cache-deployer-role',
-      roleBindingName: 'kubeflow-pipelines-cache-deployer-rolebinding',
-    });
-    const issued = `kubectl get secret ${WEBHOOK_TLS_SECRET} --namespace ${ns} && kubectl get mutatingwebhookconfiguration ${webhookName}`;
-    deployment(deployer, {
-      namespace: ns,
-      identity: deployerIdentity,
-      annotations: { [PROVIDES_ANNOTATION]: `Secret/${ns}/${WEBHOOK_TLS_SECRET},MutatingWebhookConfiguration/${webhookName}` },
-      replicas: 1,
-      // Never two deployers racing for the same CSR, Secret and webhook.
-      strategy: { type: 'Recreate' },
-      pod: {
-        serviceAccountName: DEPLOYER_SA,
-        automountServiceAccountToken: true,
-        security: { user: PIPELINES_UID },
-        restartPolicy: 'Always',
-        containers: [{
-          name: 'main',
-          image: ctx.images.image('kfp-cache-deployer'),
-          env: [{ name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
-          resources: props.deployerResources ?? { cpu: { request: '10m' }, memory: { request: '64Mi', limit: '256Mi' } },
-          // The scripts write their working files (kubectl output, the CA bundle, the webhook manifest) into their
-          // own directory, /kfp/cache/deployer, which a volume cannot replace without hiding the scripts.
-          security: { readOnlyRootFilesystem: false },
-          // Ready (rollout done) once the Secret and the webhook exist; then the script sleeps.
-          startupProbe: { exec: { command: ['/bin/sh', '-c', issued] }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 60 },
-        }],
-      },
-    });
-    allowKubeApi(deployer, this.deployerPeer);
+    if (props.certManager) this.certManagerWebhook(ns, webhookName, props.certManager);
+    else this.deployer(ns, webhookName, props.deployerResources);
 
     // The webhook server.
     const identity = pipelinesIdentity(SERVER);
@@ -194,6 +168,8 @@ export class PipelinesCache extends Construct {
             '--namespace_to_watch=$(NAMESPACE_TO_WATCH)',
             '--listen_port=$(WEBHOOK_PORT)',
             `--db_extra_params=${JSON.stringify({ tls })}`,
+            // cert-manager's Secret keys, as upstream's cert-manager variant passes them (the deployer writes cert.pem/key.pem).
+            ...(props.certManager ? ['--tls_cert_filename=tls.crt', '--tls_key_filename=tls.key'] : []),
           ],
           ports: [{ name: 'webhook-api', containerPort: WEBHOOK_PORT, protocol: 'TCP' }],
           env: [
@@ -221,5 +197,105 @@ export class PipelinesCache extends Construct {
     allowKubeApi(this, this.endpoint.peer);
     // Webhook calls come from the API server, which is not a pod and whose address differs per cluster.
     allowIngressFromAddresses(this, 'FromKubeApi', this.endpoint.peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+  }
+
+  /** The cache deployer, in the certificates wave: issues the serving certificate (a CSR) and registers the webhook. */
+  private deployer(ns: string, webhookName: string, resources: ResourceBudget | undefined): void {
+    const ctx = KfkitContext.of(this);
+    const deployer = new Construct(this, 'Deployer');
+    ctx.plan.assign(deployer, PipelinesCache.certificatesWave(this));
+    const deployerIdentity = pipelinesIdentity(DEPLOYER);
+    serviceAccountWithRole(deployer, {
+      name: DEPLOYER_SA,
+      namespace: ns,
+      labels: standardLabels(deployerIdentity),
+      clusterRules: [
+        {
+          apiGroups: ['certificates.k8s.io'],
+          resources: ['certificatesigningrequests', 'certificatesigningrequests/approval'],
+          verbs: ['create', 'delete', 'get', 'update'],
+        },
+        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], verbs: ['create', 'delete', 'get', 'list', 'patch'] },
+        { apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: [CSR_SIGNER], verbs: ['approve'] },
+      ],
+      clusterRoleName: 'kubeflow-pipelines-cache-deployer-clusterrole',
+      clusterRoleBindingName: 'kubeflow-pipelines-cache-deployer-clusterrolebinding',
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['create', 'delete', 'get', 'patch', 'list'] }],
+      roleName: 'kubeflow-pipelines-cache-deployer-role',
+      roleBindingName: 'kubeflow-pipelines-cache-deployer-rolebinding',
+    });
+    const issued = `kubectl get secret ${WEBHOOK_TLS_SECRET} --namespace ${ns} && kubectl get mutatingwebhookconfiguration ${webhookName}`;
+    deployment(deployer, {
+      namespace: ns,
+      identity: deployerIdentity,
+      annotations: { [PROVIDES_ANNOTATION]: `Secret/${ns}/${WEBHOOK_TLS_SECRET},MutatingWebhookConfiguration/${webhookName}` },
+      replicas: 1,
+      // Never two deployers racing for the same CSR, Secret and webhook.
+      strategy: { type: 'Recreate' },
+      pod: {
+        serviceAccountName: DEPLOYER_SA,
+        automountServiceAccountToken: true,
+        security: { user: PIPELINES_UID },
+        restartPolicy: 'Always',
+        containers: [{
+          name: 'main',
+          image: ctx.images.image('kfp-cache-deployer'),
+          env: [{ name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+          resources: resources ?? { cpu: { request: '10m' }, memory: { request: '64Mi', limit: '256Mi' } },
+          // The scripts write their working files (kubectl output, the CA bundle, the webhook manifest) into their
+          // own directory, /kfp/cache/deployer, which a volume cannot replace without hiding the scripts.
+          security: { readOnlyRootFilesystem: false },
+          // Ready (rollout done) once the Secret and the webhook exist; then the script sleeps.
+          startupProbe: { exec: { command: ['/bin/sh', '-c', issued] }, periodSeconds: 10, timeoutSeconds: 10, failureThreshold: 60 },
+        }],
+      },
+    });
+    allowKubeApi(deployer, pipelinesPeer(ns, DEPLOYER));
+  }
+
+  /**
+   * cert-manager instead of the deployer (upstream's env/cert-manager variant): the Issuer (unless configured) and a
+   * Certificate for the Service's DNS names in the certificates wave — `kfkit apply` waits until it is Ready, so the
+   * Secret exists before cache-server mounts it —, and the MutatingWebhookConfiguration, whose CA bundle
+   * cert-manager's cainjector fills, beside cache-server in the controllers wave.
+   */
+  private certManagerWebhook(ns: string, webhookName: string, certManager: CertManagerRef): void {
+    const labels = { ...standardLabels(pipelinesIdentity(SERVER)), ...CERT_MANAGER_LABEL };
+    const certificates = new Construct(this, 'Certificates');
+    KfkitContext.of(this).plan.assign(certificates, PipelinesCache.certificatesWave(this));
+    let issuer: IssuerRef | undefined = certManager.issuer;
+    if (issuer === undefined) {
+      selfSignedIssuer(certificates, 'Issuer', { name: WEBHOOK_ISSUER, namespace: ns, labels });
+      issuer = { kind: 'Issuer', name: WEBHOOK_ISSUER };
+    }
+    certificate(certificates, 'Certificate', {
+      name: WEBHOOK_CERTIFICATE,
+      namespace: ns,
+      labels,
+      annotations: { [PROVIDES_ANNOTATION]: `Secret/${ns}/${WEBHOOK_TLS_SECRET}` },
+      spec: {
+        commonName: `${SERVER}.${ns}.svc`,
+        // A self-signed certificate is its own CA (what the cainjector puts in the CA bundle), as upstream's.
+        isCA: certManager.issuer === undefined,
+        dnsNames: [SERVER, `${SERVER}.${ns}`, `${SERVER}.${ns}.svc`],
+        issuerRef: issuer,
+        secretName: WEBHOOK_TLS_SECRET,
+      },
+    });
+    // What the deployer registers (backend/src/cache/deployer/cache-webhook-config.v1.yaml.template in 2.17.0),
+    // with the CA bundle injected by cert-manager instead of written by the deployer.
+    new k8s.KubeMutatingWebhookConfiguration(this, 'Webhook', {
+      metadata: { name: webhookName, labels, annotations: { [INJECT_CA_FROM_ANNOTATION]: `${ns}/${WEBHOOK_CERTIFICATE}` } },
+      webhooks: [{
+        name: `${SERVER}.${ns}.svc`,
+        clientConfig: { service: { name: SERVER, namespace: ns, path: '/mutate' } },
+        failurePolicy: 'Ignore',
+        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+        sideEffects: 'None',
+        timeoutSeconds: 5,
+        objectSelector: { matchLabels: { 'pipelines.kubeflow.org/cache_enabled': 'true' } },
+        admissionReviewVersions: ['v1beta1'],
+      }],
+    });
   }
 }

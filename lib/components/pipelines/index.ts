@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { IArtifactStore } from '../../core/artifact-store';
+import { CertManagerRef } from '../../core/cert-manager';
 import { IDatabase } from '../../core/database';
 import { PipelinesApiServer } from './api-server';
 import { ArgoWorkflowController } from './argo';
@@ -27,6 +28,11 @@ export interface KubeflowPipelinesProps {
    * @default 'standalone'
    */
   readonly mode?: PipelinesMode;
+  /**
+   * cert-manager already on the cluster: it issues the cache webhook's serving certificate, replacing the cache deployer.
+   * @default - no cert-manager; the cache deployer issues the certificate
+   */
+  readonly certManager?: CertManagerRef;
 }
 
 /**
@@ -58,7 +64,7 @@ export class KubeflowPipelines extends Construct {
     this.ui = new PipelinesUi(this, 'Ui', { ...part, apiServer: this.apiServer.http, metadataEnvoy: this.metadata.envoy });
     new VisualizationServer(this, 'Visualization', part);
     new ViewerController(this, 'Viewer', part);
-    if (props.database.engine === 'mysql') this.cache = new PipelinesCache(this, 'Cache', part);
+    if (props.database.engine === 'mysql') this.cache = new PipelinesCache(this, 'Cache', { ...part, certManager: props.certManager });
     this.argo = new ArgoWorkflowController(this, 'Argo', part);
   }
 }
