@@ -1,11 +1,10 @@
-import { ConfigError } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { applyPlan } from '../lib/synth/apply';
 import { Synthesized } from '../lib/synth/collect';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { validate } from '../lib/validate/harness';
 import { K8sObject, PlacedObject, PROVIDES_ANNOTATION } from '../lib/validate/types';
-import { localConfig } from './helpers';
+import { configIssuePaths, localConfig } from './helpers';
 
 type Webhook = K8sObject & { webhooks: Record<string, unknown>[] };
 type CertificateObject = K8sObject & { spec: { secretName: string; dnsNames: string[]; issuerRef: { kind: string; name: string }; isCA?: boolean } };
@@ -25,17 +24,6 @@ const deployerObjects = (s: Synthesized): string[] =>
 const ofGroup = (s: Synthesized, group: string): PlacedObject[] => s.objects.filter((o) => o.manifest.apiVersion.startsWith(`${group}/`));
 const cacheServerArgs = (s: Synthesized): string[] =>
   (get(s, 'Deployment', 'cache-server').manifest as Workload).spec.template.spec.containers[0].args ?? [];
-
-/** The issue paths of the ConfigError `fn` throws. */
-function configIssues(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map((i) => i.path);
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('cert-manager: none (default)', () => {
   const config = localConfig();
@@ -162,13 +150,13 @@ describe('cert-manager: external', () => {
   });
 
   test('configuration errors name the field', () => {
-    expect(configIssues(() => external({ issuer: { kind: 'Vault', name: 'x' } }))).toEqual(['certManager.issuer.kind']);
-    expect(configIssues(() => external({ issuer: { kind: 'ClusterIssuer', name: 'Corp_CA' } }))).toEqual(['certManager.issuer.name']);
-    expect(configIssues(() => external({ issuer: { kind: 'Issuer' } }))).toEqual(['certManager.issuer.name']);
-    expect(configIssues(() => external({ version: '1.18' }))).toEqual(['certManager.version']);
-    expect(configIssues(() => external({ version: 'latest' }))).toEqual(['certManager.version']);
-    expect(configIssues(() => localConfig({ certManager: { mode: 'internal' } }))).toEqual(['certManager.mode']);
-    expect(configIssues(() => localConfig({ certManager: { issuer: { kind: 'Issuer', name: 'x' } } }))).toEqual(['certManager.issuer']);
+    expect(configIssuePaths(() => external({ issuer: { kind: 'Vault', name: 'x' } }))).toEqual(['certManager.issuer.kind']);
+    expect(configIssuePaths(() => external({ issuer: { kind: 'ClusterIssuer', name: 'Corp_CA' } }))).toEqual(['certManager.issuer.name']);
+    expect(configIssuePaths(() => external({ issuer: { kind: 'Issuer' } }))).toEqual(['certManager.issuer.name']);
+    expect(configIssuePaths(() => external({ version: '1.18' }))).toEqual(['certManager.version']);
+    expect(configIssuePaths(() => external({ version: 'latest' }))).toEqual(['certManager.version']);
+    expect(configIssuePaths(() => localConfig({ certManager: { mode: 'internal' } }))).toEqual(['certManager.mode']);
+    expect(configIssuePaths(() => localConfig({ certManager: { issuer: { kind: 'Issuer', name: 'x' } } }))).toEqual(['certManager.issuer']);
   });
 
   test('PostgreSQL: no cache, so no cert-manager object and no deployer at all', () => {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { run } from '../lib/cli/main';
-import { resolveConfig } from '../lib/config/load';
+import { ConfigError, resolveConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { STACKS } from '../stacks';
 
@@ -57,4 +57,15 @@ export function listFiles(dir: string): string[] {
 /** A resolved configuration for `stack: local` plus overrides. */
 export function localConfig(overrides: Record<string, unknown> = {}): PlatformConfig {
   return resolveConfig({ stack: 'local', ...overrides }, STACKS);
+}
+
+/** The field paths of the ConfigError `fn` throws (fails the test if it throws none, or something else). */
+export function configIssuePaths(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues.map((i) => i.path);
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
 }

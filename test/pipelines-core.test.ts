@@ -496,11 +496,11 @@ describe('guards', () => {
     const swf = (props: Partial<ScheduledWorkflowControllerProps>) => () => new ScheduledWorkflowController(chart, `S${Math.random()}`, {
       ...base, apiServer, installConfig: config, ...props,
     });
-    expect(agent({ mode: 'multi-user' })).toThrow(/PersistenceAgent: mode multi-user is not implemented yet/);
+    expect(agent({ mode: 'multi-user' })).toThrow(/PersistenceAgent: mode "multi-user" is not implemented yet/);
     expect(agent({ namespace: 'other' })).toThrow(/PersistenceAgent: the API server runs in kubeflow/);
     expect(agent({ workers: 0 })).toThrow(/workers 0 must be a positive whole number/);
     expect(agent({ ttlSecondsAfterWorkflowFinish: 1.5 })).toThrow(/ttlSecondsAfterWorkflowFinish 1.5 must be a positive whole number/);
-    expect(swf({ mode: 'multi-user' })).toThrow(/ScheduledWorkflowController: mode multi-user is not implemented yet/);
+    expect(swf({ mode: 'multi-user' })).toThrow(/ScheduledWorkflowController: mode "multi-user" is not implemented yet/);
     expect(swf({ namespace: 'other' })).toThrow(/ScheduledWorkflowController: the API server runs in kubeflow/);
     expect(swf({ clientQps: 0 })).toThrow(/clientQps 0 must be a positive number/);
     expect(swf({ resyncIntervalSeconds: -30 })).toThrow(/resyncIntervalSeconds -30 must be a positive number/);

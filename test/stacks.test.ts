@@ -1,25 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { ConfigError, listOverlays, loadOverlay, resolveConfig } from '../lib/config/load';
+import { listOverlays, loadOverlay, resolveConfig } from '../lib/config/load';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { bundlesDevicePlugin, GpuAmiType } from '../pulumi/aws/gpu-node-group';
 import { STACKS } from '../stacks';
-import { cli, ROOT, tmpdir } from './helpers';
+import { cli, configIssuePaths, ROOT, tmpdir } from './helpers';
 
 const OVERLAYS = path.join(ROOT, 'overlays');
 const ENVS = listOverlays(OVERLAYS);
-
-/** The field paths a configuration error names. */
-function issuePaths(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.issues.map((i) => i.path);
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 /** The `config:` of a Pulumi stack file. */
 function stackFileConfig(file: string): Record<string, unknown> {
@@ -65,11 +54,11 @@ describe('the aws stack', () => {
   });
 
   test('the stack leaves the AWS resources to the overlay (or the cloud stack): without them, every missing one is named', () => {
-    expect(issuePaths(() => resolveConfig({ stack: 'aws' }, STACKS))).toEqual(['database.host', 'objectStore.bucket']);
+    expect(configIssuePaths(() => resolveConfig({ stack: 'aws' }, STACKS))).toEqual(['database.host', 'objectStore.bucket']);
     const withResources = {
       stack: 'aws', database: { type: 'external', host: 'db.example.internal' }, objectStore: { type: 'external', bucket: 'kf-artifacts' },
     };
-    expect(issuePaths(() => resolveConfig(withResources, STACKS))).toEqual(['cloud.aws', 'objectStore.region']);
+    expect(configIssuePaths(() => resolveConfig(withResources, STACKS))).toEqual(['cloud.aws', 'objectStore.region']);
   });
 
   test('verify-full is refused against RDS: the KFP servers cannot use a CA file, ML Metadata needs one', () => {

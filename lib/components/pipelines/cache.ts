@@ -12,7 +12,7 @@ import { Wave } from '../../core/waves';
 import { clusterIpService, deployment } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
 import { PIPELINE_INSTALL_CONFIG } from './install-config';
-import { checkDatabaseConsumer, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
+import { checkDatabaseConsumer, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
 
 /** Props of {@link PipelinesCache}. */
 export interface PipelinesCacheProps extends PipelinesPartProps {
@@ -110,7 +110,7 @@ export class PipelinesCache extends Construct {
 
   public constructor(scope: Construct, id: string, props: PipelinesCacheProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') throw new Error(`PipelinesCache: mode "${props.mode}" is not implemented yet; only standalone`);
+    requireStandalone('PipelinesCache', props.mode);
     const db = props.database;
     checkDatabaseConsumer('PipelinesCache', db, CACHE_SERVER_DB_CONSUMER);
     const tls = MYSQL_TLS[db.tls.mode];

@@ -9,9 +9,7 @@ import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, ContainerProps, deployment } from '../../core/workload';
 import { METADATA_GRPC_CONFIG, METADATA_GRPC_SERVICE } from './install-config';
-import {
-  checkDatabaseConsumer, endpointHost, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps, waitForContainer,
-} from './shared';
+import { checkDatabaseConsumer, endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone, waitForContainer } from './shared';
 
 /** Props of {@link MetadataService}. */
 export interface MetadataServiceProps extends PipelinesPartProps {
@@ -158,7 +156,7 @@ export class MetadataService extends Construct {
 
   public constructor(scope: Construct, id: string, props: MetadataServiceProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') throw new Error(`MetadataService: mode "${props.mode}" is not implemented yet; only standalone`);
+    requireStandalone('MetadataService', props.mode);
     const ns = props.namespace;
     const db = props.database;
     checkDatabaseConsumer('MetadataService', db, METADATA_DB_CONSUMER);

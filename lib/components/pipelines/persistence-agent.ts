@@ -4,7 +4,7 @@ import { KfkitContext } from '../../core/context';
 import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
 import { PipelinesApiServer } from './api-server';
-import { backendAgent, PipelinesPartProps } from './shared';
+import { backendAgent, PipelinesPartProps, requireStandalone } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-persistenceagent';
@@ -62,7 +62,7 @@ export class PersistenceAgent extends Construct {
   public constructor(scope: Construct, id: string, props: PersistenceAgentProps) {
     super(scope, id);
     const { namespace, apiServer } = props;
-    if (props.mode !== 'standalone') throw new Error(`PersistenceAgent: mode ${props.mode} is not implemented yet; only standalone`);
+    requireStandalone('PersistenceAgent', props.mode);
     if (apiServer.namespace !== namespace) {
       throw new Error(`PersistenceAgent: the API server runs in ${apiServer.namespace}; the agent (namespace ${namespace}) reaches it by its short name in its own namespace`);
     }

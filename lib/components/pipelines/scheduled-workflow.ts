@@ -5,7 +5,7 @@ import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
 import { PipelinesApiServer } from './api-server';
 import { PipelineInstallConfig } from './install-config';
-import { backendAgent, PipelinesPartProps } from './shared';
+import { backendAgent, PipelinesPartProps, requireStandalone } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-scheduledworkflow';
@@ -75,7 +75,7 @@ export class ScheduledWorkflowController extends Construct {
   public constructor(scope: Construct, id: string, props: ScheduledWorkflowControllerProps) {
     super(scope, id);
     const { namespace, apiServer, installConfig } = props;
-    if (props.mode !== 'standalone') throw new Error(`ScheduledWorkflowController: mode ${props.mode} is not implemented yet; only standalone`);
+    requireStandalone('ScheduledWorkflowController', props.mode);
     if (apiServer.namespace !== namespace) {
       throw new Error(`ScheduledWorkflowController: the API server runs in ${apiServer.namespace}; the controller (namespace ${namespace}) reaches it by its short name in its own namespace`);
     }

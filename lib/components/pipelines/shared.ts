@@ -206,3 +206,11 @@ export function checkDatabaseConsumer(part: string, db: IDatabase, consumer: Dat
   const issue = databaseConsumerIssues({ type: db.inCluster ? 'in-cluster' : 'external', engine: db.engine, tls: db.tls }, [consumer]).at(0);
   if (issue) throw new Error(`${part}: database.${issue.path.join('.')}: ${issue.message}`);
 }
+
+/**
+ * Refuses a mode a part does not implement yet: multi-user needs the mesh/auth issue's gateway and user header
+ * (the configuration rejects it earlier, naming `pipelines.mode`; this guards direct library use).
+ */
+export function requireStandalone(part: string, mode: PipelinesMode): void {
+  if (mode !== 'standalone') throw new Error(`${part}: mode "${mode}" is not implemented yet; only standalone`);
+}

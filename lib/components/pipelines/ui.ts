@@ -9,7 +9,7 @@ import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget, restrictedContainer, restrictedPod } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { PIPELINE_INSTALL_CONFIG } from './install-config';
-import { endpointHost, PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
+import { endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
 
 /** Props of {@link PipelinesUi}. */
 export interface PipelinesUiProps extends PipelinesPartProps {
@@ -82,7 +82,7 @@ export class PipelinesUi extends Construct {
 
   public constructor(scope: Construct, id: string, props: PipelinesUiProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') throw new Error(`PipelinesUi: mode "${props.mode}" is not implemented yet; only standalone`);
+    requireStandalone('PipelinesUi', props.mode);
     const ns = props.namespace;
     const store = props.store;
     const ctx = KfkitContext.of(this);

@@ -5,7 +5,7 @@ import { allowKubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { deployment } from '../../core/workload';
-import { PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesPartProps } from './shared';
+import { PIPELINES_UID, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
 
 /** Props of {@link ViewerController}. */
 export interface ViewerControllerProps extends PipelinesPartProps {
@@ -40,7 +40,7 @@ export class ViewerController extends Construct {
 
   public constructor(scope: Construct, id: string, props: ViewerControllerProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') throw new Error(`ViewerController: mode "${props.mode}" is not implemented yet; only standalone`);
+    requireStandalone('ViewerController', props.mode);
     const maxViewers = props.maxViewers ?? 50;
     if (!Number.isInteger(maxViewers) || maxViewers < 1) {
       throw new Error(`ViewerController: maxViewers must be a whole number >= 1 (the controller refuses to start otherwise), got ${maxViewers}`);

@@ -5,7 +5,7 @@ import { standardLabels } from '../../core/labels';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
-import { PIPELINES_UID, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps } from './shared';
+import { PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
 
 /** Props of {@link VisualizationServer}. */
 export interface VisualizationServerProps extends PipelinesPartProps {
@@ -41,7 +41,7 @@ export class VisualizationServer extends Construct {
 
   public constructor(scope: Construct, id: string, props: VisualizationServerProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') throw new Error(`VisualizationServer: mode "${props.mode}" is not implemented yet; only standalone`);
+    requireStandalone('VisualizationServer', props.mode);
     const ns = props.namespace;
     const identity = pipelinesIdentity(NAME);
     this.endpoint = { serviceName: NAME, servicePort: PORT, peer: pipelinesPeer(ns, NAME), podPort: PORT };
