@@ -14,8 +14,17 @@ import { CertManagerRef, declareExternalCertManager } from './core/cert-manager'
 import { KfkitContext } from './core/context';
 import { IDatabase } from './core/database';
 import { gpuPool } from './core/gpu';
+import { HelmDelivery } from './core/helm';
 import { ImageCatalog } from './core/images';
 import { PlatformNamespace } from './core/namespace';
+
+/** How the configuration says managed charts are delivered. */
+function helmDelivery(config: PlatformConfig): HelmDelivery {
+  const helm = config.gitops.helm;
+  return helm.delivery === 'flux'
+    ? { type: 'flux', namespace: helm.namespace ?? 'flux-system', interval: config.gitops.flux.interval }
+    : { type: 'argocd', namespace: helm.namespace ?? 'argocd', project: helm.project };
+}
 
 /** Props of {@link KubeflowPlatform}. */
 export interface KubeflowPlatformProps {
@@ -48,6 +57,7 @@ export class KubeflowPlatform extends Chart {
     const config = props.config;
     this.context = KfkitContext.create(this, {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
+      helmDelivery: helmDelivery(config),
     });
     // Standalone Pipelines runs users' pipeline steps (arbitrary images) in the platform namespace: enforce `baseline`
     // there, as upstream does for profile namespaces, and warn/audit `restricted`. kfkit's own pods meet `restricted`.

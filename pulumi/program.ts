@@ -15,7 +15,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { mergeValues, readOverlayDocument, resolveConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
-import { PROTECTED_ANNOTATION, Synthesized, SynthesizedWave } from '../lib/synth/collect';
+import { PROTECTED_ANNOTATION, Synthesized, SynthesizedHelmRelease, SynthesizedWave } from '../lib/synth/collect';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { K8sObject } from '../lib/validate/types';
 import { STACKS } from '../stacks';
@@ -30,8 +30,10 @@ export interface WaveDeployment {
   readonly objects: readonly K8sObject[];
   /** The wave's groups: the unprotected objects, and (if any) the protected ones with `protect: true`. */
   readonly groups: readonly k8s.yaml.v2.ConfigGroup[];
-  /** The groups of the previous wave, which every group of this wave depends on. */
-  readonly dependsOn: readonly k8s.yaml.v2.ConfigGroup[];
+  /** The wave's managed charts, one Helm release each (in place of their Flux/Argo CD objects). */
+  readonly releases: readonly k8s.helm.v3.Release[];
+  /** The resources of the previous wave, which every resource of this wave depends on. */
+  readonly dependsOn: readonly pulumi.Resource[];
 }
 
 /** Whether kfkit marked an object as holding data (`kfkit.dev/protected`). */
@@ -41,11 +43,14 @@ export function isProtected(o: K8sObject): boolean {
 
 /** The objects of a wave, with kfkit's condition waits translated to `pulumi.com/waitFor`. */
 export function waveObjects(s: Synthesized, wave: SynthesizedWave): K8sObject[] {
-  return s.objects.filter((o) => o.wave === wave.index).map(({ manifest }) => {
+  const delivered = new Set(s.helmReleases.flatMap((r) => r.objects));
+  const id = (m: K8sObject) => (m.metadata.namespace ? `${m.kind}/${m.metadata.namespace}/${m.metadata.name}` : `${m.kind}/${m.metadata.name}`);
+  return s.objects.filter((o) => o.wave === wave.index && !delivered.has(id(o.manifest))).map(({ manifest }) => {
     const wait = wave.waits.find((w) => w.kind === manifest.kind && w.name === manifest.metadata.name && w.namespace === manifest.metadata.namespace);
     // Built-in kinds are awaited by Pulumi already; only custom resources need the annotation.
-    if (!wait || wait.readiness.type !== 'condition' || !manifest.apiVersion.includes('.')) return manifest;
-    const annotations = { ...manifest.metadata.annotations, [PULUMI_WAIT_FOR]: `condition=${wait.readiness.condition}` };
+    if (!wait || wait.readiness.type === 'rollout' || !manifest.apiVersion.includes('.')) return manifest;
+    const r = wait.readiness;
+    const annotations = { ...manifest.metadata.annotations, [PULUMI_WAIT_FOR]: r.type === 'condition' ? `condition=${r.condition}` : `jsonpath=${r.path}=${r.value}` };
     return { ...manifest, metadata: { ...manifest.metadata, annotations } };
   });
 }
@@ -57,7 +62,7 @@ export function waveObjects(s: Synthesized, wave: SynthesizedWave): K8sObject[] 
  */
 export function deployWaves(s: Synthesized, opts: pulumi.ComponentResourceOptions = {}): WaveDeployment[] {
   const out: WaveDeployment[] = [];
-  let previous: k8s.yaml.v2.ConfigGroup[] = [];
+  let previous: pulumi.Resource[] = [];
   for (const wave of s.waves) {
     const objects = waveObjects(s, wave);
     const dependsOn = previous;
@@ -69,10 +74,33 @@ export function deployWaves(s: Synthesized, opts: pulumi.ComponentResourceOption
       ...(rest.length > 0 ? [group('', rest, false)] : []),
       ...(data.length > 0 ? [group('-data', data, true)] : []),
     ];
-    out.push({ wave, objects, groups, dependsOn });
-    previous = groups;
+    const releases = s.helmReleases.filter((r) => r.wave === wave.index).map((r) => helmRelease(r, { ...opts, dependsOn }));
+    out.push({ wave, objects, groups, releases, dependsOn });
+    previous = [...groups, ...releases];
   }
   return out;
+}
+
+/**
+ * A managed chart as a Helm release resource (a custom resource of the provider, so `pulumi preview` shows it and
+ * unit-test mocks see its inputs): the catalog's repository, chart and pinned version, kfkit's values, and
+ * `skipAwait: false` so the wave after it starts only once the release's workloads are ready. CRDs are installed
+ * by the chart (`skipCrds: false`). The release's Flux/Argo CD objects are not deployed.
+ */
+export function helmRelease(r: SynthesizedHelmRelease, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+  const oci = r.chart.repository.startsWith('oci://');
+  return new k8s.helm.v3.Release(`chart-${r.namespace}-${r.releaseName}`, {
+    name: r.releaseName,
+    namespace: r.namespace,
+    chart: oci ? `${r.chart.repository}/${r.chart.chart}` : r.chart.chart,
+    version: r.chart.version,
+    ...(oci ? {} : { repositoryOpts: { repo: r.chart.repository } }),
+    values: r.values as Record<string, pulumi.Input<unknown>>,
+    skipAwait: false,
+    skipCrds: false,
+    atomic: true,
+    timeout: 900,
+  }, opts);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

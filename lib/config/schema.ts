@@ -4,6 +4,8 @@ import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/data
 import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 import { unpinnedReason } from '../validate/images';
+import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
+import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * The platform configuration schema: one source for validation, defaults, TypeScript types and the JSON Schema
@@ -12,11 +14,6 @@ import { unpinnedReason } from '../validate/images';
  * Every object is strict (an unknown key is an error, so a typo never silently falls back to a default) and every
  * default is written here, once.
  */
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-const dnsLabel = (what: string) =>
-  z.string().max(63, `${what} must be at most 63 characters`).regex(DNS_LABEL, `${what} must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit`);
 
 const quantity = (example: string) =>
   z.string().regex(QUANTITY_PATTERN, `must be a Kubernetes quantity such as ${example}`);
@@ -63,10 +60,6 @@ const storageSchema = (defaultSize: string) => z.strictObject({
 
 const hostname = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i, 'must be a host name or IP address, without scheme or port');
 const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
-const secretKeyRef = z.strictObject({
-  name: dnsLabel('Secret name'),
-  key: z.string().min(1).regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key (letters, digits, -, _, .)'),
-});
 
 const databaseNamesSchema = z.strictObject({
   pipelines: dnsLabel('database name').default('mlpipeline').meta({ description: 'Kubeflow Pipelines database. Default: mlpipeline.' }),
@@ -174,6 +167,17 @@ const fluxSchema = z.strictObject({
     .meta({ description: 'Reconcile interval of every wave. Default: 10m.' }),
 });
 
+const helmSchema = z.strictObject({
+  delivery: z.enum(['flux', 'argocd']).default('flux').meta({
+    description: 'How charts of managed components (certManager, istio … with mode managed) reach the cluster: flux (a HelmRelease and '
+      + 'HelmRepository per chart, reconciled by Flux\'s helm-controller) or argocd (an Argo CD Application per chart). '
+      + 'The Pulumi program installs them as Helm releases either way. Default: flux.',
+  }),
+  namespace: dnsLabel('namespace').optional()
+    .meta({ description: 'Namespace of the HelmRelease/HelmRepository or Application objects. Default: flux-system (flux), argocd (argocd).' }),
+  project: dnsLabel('project').default('default').meta({ description: 'Argo CD project of the Applications (argocd only). Default: default.' }),
+});
+
 const labelMap = z.record(z.string(), z.string());
 
 const gpuPoolSchema = z.strictObject({
@@ -269,10 +273,11 @@ const gpuSchema = z.strictObject({
 });
 
 const certManagerSchema = z.strictObject({
-  mode: z.enum(['none', 'external']).default('none').meta({
-    description: 'none (kfkit uses no cert-manager; the KFP cache deployer issues the cache webhook certificate with a CSR) or external '
+  mode: z.enum(['none', 'external', 'managed']).default('none').meta({
+    description: 'none (kfkit uses no cert-manager; the KFP cache deployer issues the cache webhook certificate with a CSR), external '
       + '(cert-manager is already on the cluster: kfkit declares its APIs external and adds only Kubeflow\'s Issuers, Certificates and the '
-      + 'webhook configurations they feed). Default: none.',
+      + 'webhook configurations they feed) or managed (kfkit installs cert-manager from its official Helm chart, pinned, before anything '
+      + 'that needs a certificate). Default: none.',
   }),
   version: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'must be a cert-manager release such as 1.19 or 1.19.1').default(CERT_MANAGER_MIN_VERSION).meta({
     description: `The cert-manager release on the cluster (at least ${CERT_MANAGER_MIN_VERSION}, the minimum kfkit needs), recorded with the external APIs. `
@@ -289,24 +294,14 @@ const certManagerSchema = z.strictObject({
   }),
 }).superRefine((c, ctx) => {
   // A malformed version is reported by its own pattern already.
-  if (c.mode === 'external' && /^\d+\.\d+(\.\d+)?$/.test(c.version) && !atLeast(c.version, CERT_MANAGER_MIN_VERSION)) {
+  if (c.mode === 'external' && RELEASE_PATTERN.test(c.version) && !atLeast(c.version, CERT_MANAGER_MIN_VERSION)) {
     ctx.addIssue({ code: 'custom', path: ['version'], message: `kfkit needs cert-manager ${CERT_MANAGER_MIN_VERSION} or later; upgrade cert-manager` });
   }
   if (c.mode === 'none' && c.issuer !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'applies only with mode external (kfkit uses no cert-manager with mode none)' });
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'applies only with mode external or managed (kfkit uses no cert-manager with mode none)' });
   }
 });
 
-/** Whether release `version` (major.minor[.patch]) is at least `min`. */
-function atLeast(version: string, min: string): boolean {
-  const parts = (v: string) => v.split('.').map(Number);
-  const [a, b] = [parts(version), parts(min)];
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d > 0;
-  }
-  return true;
-}
 
 /** Schema of a whole overlay: the stack it layers over plus any setting below. */
 export const platformConfigSchema = z.strictObject({
@@ -329,7 +324,14 @@ export const platformConfigSchema = z.strictObject({
   cloud: z.strictObject({ aws: awsSchema.optional().meta({ description: 'AWS account facts the platform uses (region, IRSA roles). Default: none.' }) }).prefault({}),
   gpu: gpuSchema.prefault({}).meta({ description: 'GPU node pools, the NVIDIA device plugin and the DCGM exporter. Default: no GPUs.' }),
   certManager: certManagerSchema.prefault({}).meta({ description: 'cert-manager, for the certificates of Kubeflow\'s webhooks. Default: none (not used).' }),
-  gitops: z.strictObject({ flux: fluxSchema.prefault({}) }).prefault({}).meta({ description: 'GitOps rendering options.' }),
+  istio: istioSchema.prefault({}).meta({ description: 'Istio service mesh and ingress. Default: none.' }),
+  gateway: gatewaySchema.meta({ description: 'The Kubeflow gateway (with istio.mode external or managed): host, TLS, Service.' }),
+  auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
+  knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
+  gitops: z.strictObject({
+    flux: fluxSchema.prefault({}),
+    helm: helmSchema.prefault({}).meta({ description: 'Delivery of managed Helm charts.' }),
+  }).prefault({}).meta({ description: 'GitOps rendering options.' }),
   apply: z.strictObject({
     timeoutSeconds: z.number().int().min(30, 'must be at least 30').max(7200, 'must be at most 7200').default(600)
       .meta({ description: 'How long `kfkit apply` waits for each wave to become ready. Default: 600.' }),
@@ -392,6 +394,7 @@ export const platformConfigSchema = z.strictObject({
       message: `must be a namespace of its own (it enforces the privileged Pod Security level), not ${c.gpu.namespace === c.namespace ? 'the platform namespace' : 'a reserved one'}`,
     });
   }
+  for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];
   for (const issue of databaseConsumerIssues(c.database, consumers)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });

@@ -1,5 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
 import { ExternalApi, ExternalObject } from '../validate/types';
+import type { HelmDelivery, HelmRelease } from './helm';
 import { ImageCatalog, ImageKey } from './images';
 import { InstallPlan } from './waves';
 
@@ -10,6 +11,11 @@ export interface KfkitContextProps {
    * @default - upstream registries, no pull Secrets
    */
   readonly images?: ImageCatalog;
+  /**
+   * How managed Helm charts are delivered (Flux HelmRelease or Argo CD Application).
+   * @default - Flux, in flux-system, every 10 minutes
+   */
+  readonly helmDelivery?: HelmDelivery;
 }
 
 /**
@@ -44,15 +50,30 @@ export class KfkitContext extends Construct {
   public readonly images: ImageCatalog;
   /** Waves and the assignment of objects to them. */
   public readonly plan = new InstallPlan();
+  /** How managed Helm charts are delivered. */
+  public readonly helmDelivery: HelmDelivery;
 
   private readonly apis = new Map<string, ExternalApi>();
   private readonly objects = new Map<string, ExternalObject>();
   private readonly runtime = new Set<ImageKey>();
   private readonly protectedObjects = new Map<IConstruct, string>();
+  private readonly releases: HelmRelease[] = [];
 
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
     this.images = props.images ?? new ImageCatalog();
+    this.helmDelivery = props.helmDelivery ?? { type: 'flux', namespace: 'flux-system', interval: '10m' };
+  }
+
+  /** Registers a managed Helm release (called by {@link HelmRelease}). Release refs are unique. */
+  public addHelmRelease(release: HelmRelease): void {
+    if (this.releases.some((r) => r.ref === release.ref)) throw new Error(`${release.node.path}: a Helm release ${release.ref} already exists`);
+    this.releases.push(release);
+  }
+
+  /** Managed Helm releases, sorted by `<namespace>/<releaseName>`. */
+  public get helmReleases(): HelmRelease[] {
+    return [...this.releases].sort((a, b) => a.ref.localeCompare(b.ref));
   }
 
   /** Declares a custom resource kind served by an install kfkit does not manage (e.g. an existing cert-manager). */

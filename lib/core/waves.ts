@@ -23,6 +23,8 @@ export type Readiness =
   | { readonly type: 'rollout' }
   /** `kubectl wait --for=condition=<condition>`. */
   | { readonly type: 'condition'; readonly condition: string }
+  /** `kubectl wait --for=jsonpath=<path>=<value>` (status fields that are not conditions, e.g. Argo CD health). */
+  | { readonly type: 'jsonpath'; readonly path: string; readonly value: string }
   /** Nothing to wait for. */
   | { readonly type: 'none' };
 

@@ -40,10 +40,11 @@ export function applyPlan(waves: readonly SynthesizedWave[], options: ApplyPlanO
     });
     for (const w of wave.waits) {
       const ns = w.namespace ? ['-n', w.namespace] : [];
-      const argv = w.readiness.type === 'rollout'
+      const r = w.readiness;
+      const argv = r.type === 'rollout'
         ? [...kubectl, 'rollout', 'status', ...ns, resource(w), timeout]
-        : [...kubectl, 'wait', ...ns, `--for=condition=${w.readiness.condition}`, resource(w), timeout];
-      const what = w.readiness.type === 'rollout' ? 'rollout' : w.readiness.condition;
+        : [...kubectl, 'wait', ...ns, r.type === 'condition' ? `--for=condition=${r.condition}` : `--for=jsonpath=${r.path}=${r.value}`, resource(w), timeout];
+      const what = r.type === 'rollout' ? 'rollout' : r.type === 'condition' ? r.condition : `${r.path}=${r.value}`;
       steps.push({ description: `wave ${wave.index} (${wave.name}): wait for ${what} of ${w.kind} ${w.namespace ? `${w.namespace}/` : ''}${w.name}`, argv });
     }
   }

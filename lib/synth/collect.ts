@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { KfkitContext } from '../core/context';
+import { HelmReleaseSpec } from '../core/helm';
 import { Readiness } from '../core/waves';
 import { isBuiltInApiVersion } from '../validate/util';
 import { ExternalApi, ExternalObject, K8sObject, PlacedObject } from '../validate/types';
@@ -32,6 +33,17 @@ export interface SynthesizedWave {
   readonly waits: readonly WaveWait[];
 }
 
+/** A managed Helm release, placed in its wave. */
+export interface SynthesizedHelmRelease extends HelmReleaseSpec {
+  /** Index of the wave of its GitOps object. */
+  readonly wave: number;
+  /**
+   * `Kind/namespace/name` of the GitOps objects that deliver it (its Flux HelmRelease and HelmRepository, or its Argo CD
+   * Application); the Pulumi program deploys a Helm release resource in their place.
+   */
+  readonly objects: readonly string[];
+}
+
 /** The synthesized platform, in memory. */
 export interface Synthesized {
   readonly waves: readonly SynthesizedWave[];
@@ -41,6 +53,8 @@ export interface Synthesized {
   readonly externalObjects: readonly ExternalObject[];
   /** Images started at run time through configuration. */
   readonly runtimeImages: readonly string[];
+  /** Managed Helm releases, sorted by `<namespace>/<releaseName>`. */
+  readonly helmReleases: readonly SynthesizedHelmRelease[];
 }
 
 function objectKey(m: K8sObject): string {
@@ -91,9 +105,22 @@ export function collect(root: IConstruct): Synthesized {
     }
     waves.push({ index, name: wave.name, dir: `${String(index).padStart(2, '0')}-${wave.name}`, description: wave.description, waits });
   }
+  const waveIndex = new Map(waves.map((w) => [w.name, w.index]));
+  const idOf = (m: K8sObject) => (m.metadata.namespace ? `${m.kind}/${m.metadata.namespace}/${m.metadata.name}` : `${m.kind}/${m.metadata.name}`);
+  const helmReleases = ctx.helmReleases.map((r): SynthesizedHelmRelease => {
+    const manifest = r.resource.toJson() as K8sObject;
+    const spec = manifest.spec as { chart?: { spec?: { sourceRef?: { name: string; namespace: string } } } };
+    const source = spec.chart?.spec?.sourceRef;
+    return {
+      ...r.spec,
+      wave: waveIndex.get(ctx.plan.waveOf(r.resource).name) ?? 0,
+      objects: [idOf(manifest), ...(source ? [`HelmRepository/${source.namespace}/${source.name}`] : [])],
+    };
+  });
   return {
     waves,
     objects,
+    helmReleases,
     externalApis: ctx.externalApis,
     externalObjects: ctx.externalObjects,
     runtimeImages: ctx.runtimeImages,

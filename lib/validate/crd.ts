@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import { Catalog, catalogOf, CrdEntry, isCrd } from './catalog';
 import { problemsFromErrors, SchemaProblem, validateObjectMeta } from './openapi';
 import { ExternalApi, Finding, HarnessInput, PlacedObject } from './types';
-import { apiGroup, apiVersionOnly, asArray, asRecord, finding, isBuiltInApiVersion, isRecord, PathSegment } from './util';
+import { apiGroup, apiVersionOnly, asArray, asRecord, finding, isBuiltInApiVersion, isRecord, objectId, PathSegment } from './util';
 
 /** Rule id of {@link checkCustomResources}. */
 export const CRD_RULE = 'crd';
@@ -187,7 +187,7 @@ function checkAgainstCrd(placed: PlacedObject, crd: CrdEntry): Finding[] {
   return out;
 }
 
-function checkExternal(placed: PlacedObject, externalApis: readonly ExternalApi[]): Finding[] {
+function checkExternal(placed: PlacedObject, externalApis: readonly ExternalApi[], installers: ReadonlyMap<string, PlacedObject>): Finding[] {
   const { apiVersion, kind } = placed.manifest;
   const group = apiGroup(apiVersion);
   const version = apiVersionOnly(apiVersion);
@@ -196,7 +196,19 @@ function checkExternal(placed: PlacedObject, externalApis: readonly ExternalApi[
     return [finding(CRD_RULE, placed, 'apiVersion',
       `no CustomResourceDefinition for ${kind}.${group} in the output and not declared external (externalApis)`)];
   }
-  if (declared.some((api) => api.versions.includes(version))) return [];
+  const served = declared.find((api) => api.versions.includes(version));
+  if (served?.installedBy !== undefined) {
+    const installer = installers.get(served.installedBy);
+    if (installer === undefined) {
+      return [finding(CRD_RULE, placed, 'apiVersion', `${kind}.${group} is installed by ${served.installedBy}, which is not in the output`)];
+    }
+    if (installer.wave >= placed.wave) {
+      return [finding(CRD_RULE, placed, 'apiVersion',
+        `${kind}.${group} is installed by ${served.installedBy} in wave ${installer.wave} (${installer.waveName}); ` +
+        `this object is in wave ${placed.wave} (${placed.waveName}) and must come later`)];
+    }
+  }
+  if (served) return [];
   const versions = declared.flatMap((api) => api.versions).join(', ');
   return [finding(CRD_RULE, placed, 'apiVersion',
     `${kind}.${group} is declared external (${declared[0].providedBy}) for versions ${versions}, not ${version}`)];
@@ -204,7 +216,8 @@ function checkExternal(placed: PlacedObject, externalApis: readonly ExternalApi[
 
 /**
  * Rule `crd`: every custom resource (an object whose API group is not built in) is served by a
- * CustomResourceDefinition of the output, or its group, kind and version are declared in `externalApis`.
+ * CustomResourceDefinition of the output, or its group, kind and version are declared in `externalApis`. An external
+ * API installed by an object of the output (a managed chart's HelmRelease) is only used in waves after that object's.
  *
  * Against a CRD of the output: the version exists and is served; the object is namespaced exactly when the CRD is;
  * it validates against the version's `openAPIV3Schema` (ajv, with `x-kubernetes-int-or-string` accepting integers
@@ -214,6 +227,7 @@ function checkExternal(placed: PlacedObject, externalApis: readonly ExternalApi[
  */
 export function checkCustomResources(input: HarnessInput): Finding[] {
   const catalog: Catalog = catalogOf(input);
+  const installers = new Map(input.objects.map((p) => [objectId(p.manifest), p]));
   const out: Finding[] = [];
   for (const placed of input.objects) {
     if (isCrd(placed)) {
@@ -223,7 +237,7 @@ export function checkCustomResources(input: HarnessInput): Finding[] {
     const { apiVersion, kind } = placed.manifest;
     if (isBuiltInApiVersion(apiVersion)) continue;
     const crd = catalog.crds.get(`${apiGroup(apiVersion)}/${kind}`);
-    out.push(...(crd ? checkAgainstCrd(placed, crd) : checkExternal(placed, input.externalApis ?? [])));
+    out.push(...(crd ? checkAgainstCrd(placed, crd) : checkExternal(placed, input.externalApis ?? [], installers)));
   }
   return out;
 }

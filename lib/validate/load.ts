@@ -53,7 +53,7 @@ const distMetadataSchema = z.object({
   stack: z.string(),
   waves: z.array(z.object({ index: z.number().int().nonnegative(), name: z.string().min(1), dir: z.string().min(1) })),
   externalApis: z.array(z.object({
-    group: z.string().min(1), kind: z.string().min(1), versions: z.array(z.string().min(1)), providedBy: z.string(),
+    group: z.string().min(1), kind: z.string().min(1), versions: z.array(z.string().min(1)), providedBy: z.string(), installedBy: z.string().optional(),
   })).default([]),
   externalObjects: z.array(z.object({
     apiVersion: z.string().min(1), kind: z.string().min(1), name: z.string().min(1), namespace: z.string().min(1).optional(), reason: z.string(),

@@ -39,6 +39,12 @@ export interface ExternalApi {
   readonly versions: readonly string[];
   /** Who provides it and at which version, e.g. `cert-manager >= 1.19 (installed by the cluster admins)`. */
   readonly providedBy: string;
+  /**
+   * `Kind/namespace/name` of the object in the output that installs the API (a managed chart's Flux HelmRelease or
+   * Argo CD Application): objects of the API must be in a later wave.
+   * @default - installed outside kfkit's output
+   */
+  readonly installedBy?: string;
 }
 
 /** An object that exists on the cluster but is not in the output (e.g. a Namespace created by an admin). */
