@@ -27,6 +27,13 @@ const defaults: StackDefinition['defaults'] = {
   // Waves may wait for nodes: the cluster autoscaler adds them (GPU pools scale from zero) and they pull every image
   // from public registries on first use.
   apply: { timeoutSeconds: 900 },
+  // The cluster add-ons, in kube-system with the cloud stack's IRSA roles (cloud.aws.roles.clusterAutoscaler and
+  // .loadBalancerController): the cluster-autoscaler grows and shrinks the node groups, GPU pools from zero; the AWS Load
+  // Balancer Controller puts an NLB in front of Services of type LoadBalancer (the Kubeflow gateway's).
+  addons: {
+    clusterAutoscaler: { enabled: true },
+    awsLoadBalancerController: { enabled: true },
+  },
 };
 
 /**
@@ -34,9 +41,10 @@ const defaults: StackDefinition['defaults'] = {
  * role, `cloud.aws.roles.pipelines`), metadata in RDS MySQL with TLS `required`, no in-cluster database and so no
  * kfkit backups (RDS takes them). GPU pools are the EKS node groups the cloud stack reports (`gpu.pools`, each
  * selected by the `kfkit.dev/gpu-pool` label and tainted `nvidia.com/gpu`, with `devicePlugin` bundled on
- * Bottlerocket and managed on AL2023). The environment's overlay (`overlays/aws-<env>.yaml`) gives the bucket,
- * RDS host, region, OIDC provider and role ARNs; deployed with Pulumi (`kfkit:cloudStack`), the cloud stack's outputs
- * (pulumi/aws) replace them. Synthesizes with no cluster and no AWS credentials.
+ * Bottlerocket and managed on AL2023). The cluster-autoscaler and the AWS Load Balancer Controller run in kube-system
+ * (`addons`). The environment's overlay (`overlays/aws-<env>.yaml`) gives the bucket, RDS host, region, cluster name,
+ * VPC, OIDC provider and role ARNs; deployed with Pulumi (`kfkit:cloudStack`), the cloud stack's outputs (pulumi/aws)
+ * replace them. Synthesizes with no cluster and no AWS credentials.
  */
 export const aws: StackDefinition = {
   name: 'aws',

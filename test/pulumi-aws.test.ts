@@ -4,7 +4,13 @@ import * as pulumi from '@pulumi/pulumi';
 import * as YAML from 'yaml';
 import { renderRestore } from '../lib/cli/restore';
 import { GPU_POOL_LABEL as CORE_GPU_POOL_LABEL, GPU_RESOURCE as CORE_GPU_RESOURCE, GPU_TAINT_KEY as CORE_GPU_TAINT_KEY } from '../lib/core/gpu';
+import {
+  CLUSTER_AUTOSCALER_SERVICE_ACCOUNT as CORE_CLUSTER_AUTOSCALER_SA, LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT as CORE_LOAD_BALANCER_CONTROLLER_SA,
+} from '../lib/components/cluster-addons';
+import { resolveConfig } from '../lib/config/load';
+import { policyDocumentViolations } from '../lib/policy';
 import { synthesize } from '../lib/synth/index';
+import { STACKS } from '../stacks';
 import { localConfig, ROOT } from './helpers';
 
 // Everything runs against Pulumi's unit-test mocks (no CLI, no cloud), once as `pulumi up` and once as
@@ -15,6 +21,42 @@ const REGION = 'eu-west-1';
 const ISSUER = `oidc.eks.${REGION}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`;
 const OIDC_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`;
 const KMS_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6`;
+const VPC_ID = 'vpc-0e1a2b3c4d5e6f708';
+const ADDON_ROLES = {
+  clusterAutoscaler: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-cluster-autoscaler`,
+  loadBalancerController: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-lb-controller`,
+};
+
+/** An IAM policy document as the tests read it back. */
+type PolicyDoc = import('../pulumi/aws').PolicyDocument;
+
+/**
+ * The actions of the cluster-autoscaler's documented "full features" policy (cluster-autoscaler 1.34.2,
+ * cloudprovider/aws/README.md) and of the AWS Load Balancer Controller's reference policy (v3.4.3,
+ * docs/install/iam_policy.json): facts kfkit's policies are checked against.
+ */
+const CLUSTER_AUTOSCALER_REFERENCE_ACTIONS = [
+  'autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeLaunchConfigurations',
+  'autoscaling:DescribeScalingActivities', 'ec2:DescribeImages', 'ec2:DescribeInstanceTypes', 'ec2:DescribeLaunchTemplateVersions',
+  'ec2:GetInstanceTypesFromInstanceRequirements', 'eks:DescribeNodegroup', 'autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup',
+];
+const LOAD_BALANCER_CONTROLLER_REFERENCE_ACTIONS = [
+  'iam:CreateServiceLinkedRole',
+  ...['DescribeAccountAttributes', 'DescribeAddresses', 'DescribeAvailabilityZones', 'DescribeInternetGateways', 'DescribeVpcs',
+    'DescribeVpcPeeringConnections', 'DescribeSubnets', 'DescribeSecurityGroups', 'DescribeInstances', 'DescribeNetworkInterfaces', 'DescribeTags',
+    'GetCoipPoolUsage', 'DescribeCoipPools', 'GetSecurityGroupsForVpc', 'DescribeIpamPools', 'DescribeRouteTables', 'AuthorizeSecurityGroupIngress',
+    'RevokeSecurityGroupIngress', 'CreateSecurityGroup', 'CreateTags', 'DeleteTags', 'DeleteSecurityGroup'].map((a) => `ec2:${a}`),
+  ...['DescribeLoadBalancers', 'DescribeLoadBalancerAttributes', 'DescribeListeners', 'DescribeListenerCertificates', 'DescribeSSLPolicies',
+    'DescribeRules', 'DescribeTargetGroups', 'DescribeTargetGroupAttributes', 'DescribeTargetHealth', 'DescribeTags', 'DescribeTrustStores',
+    'DescribeListenerAttributes', 'DescribeCapacityReservation', 'CreateLoadBalancer', 'CreateTargetGroup', 'CreateListener', 'DeleteListener',
+    'CreateRule', 'DeleteRule', 'AddTags', 'RemoveTags', 'ModifyLoadBalancerAttributes', 'SetIpAddressType', 'SetSecurityGroups', 'SetSubnets',
+    'DeleteLoadBalancer', 'ModifyTargetGroup', 'ModifyTargetGroupAttributes', 'DeleteTargetGroup', 'ModifyListenerAttributes',
+    'ModifyCapacityReservation', 'ModifyIpPools', 'RegisterTargets', 'DeregisterTargets', 'SetWebAcl', 'ModifyListener', 'AddListenerCertificates',
+    'RemoveListenerCertificates', 'ModifyRule', 'SetRulePriorities'].map((a) => `elasticloadbalancing:${a}`),
+  'cognito-idp:DescribeUserPoolClient', 'acm:ListCertificates', 'acm:DescribeCertificate', 'iam:ListServerCertificates', 'iam:GetServerCertificate',
+  ...['GetWebACL', 'GetWebACLForResource', 'AssociateWebACL', 'DisassociateWebACL'].flatMap((a) => [`waf-regional:${a}`, `wafv2:${a}`]),
+  'shield:GetSubscriptionState', 'shield:DescribeProtection', 'shield:CreateProtection', 'shield:DeleteProtection',
+];
 
 /** A resource the program registered, as the mock monitor saw it. */
 interface Registered {
@@ -147,8 +189,12 @@ const DEV_GRAPH = [
   'aws:autoscaling/tag:Tag kfkit-dev-gpu-a10g-asg-tag-3',
   'aws:ec2/securityGroup:SecurityGroup kfkit-dev-db-sg',
   'aws:eks/nodeGroup:NodeGroup kfkit-dev-gpu-a10g',
+  'aws:iam/role:Role kfkit-dev-cluster-autoscaler',
   'aws:iam/role:Role kfkit-dev-gpu-a10g-role',
+  'aws:iam/role:Role kfkit-dev-lb-controller',
   'aws:iam/role:Role kfkit-dev-pipelines',
+  'aws:iam/rolePolicy:RolePolicy kfkit-dev-cluster-autoscaler-inline',
+  'aws:iam/rolePolicy:RolePolicy kfkit-dev-lb-controller-inline',
   'aws:iam/rolePolicy:RolePolicy kfkit-dev-pipelines-s3',
   'aws:iam/rolePolicyAttachment:RolePolicyAttachment kfkit-dev-gpu-a10g-role-amazonec2containerregistryreadonly',
   'aws:iam/rolePolicyAttachment:RolePolicyAttachment kfkit-dev-gpu-a10g-role-amazoneks-cni-policy',
@@ -166,7 +212,9 @@ const DEV_GRAPH = [
   'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule kfkit-dev-db-ingress-0',
   'kfkit:aws:ArtifactBucket kfkit-dev-artifacts',
   'kfkit:aws:AwsCloudStack kfkit-dev',
+  'kfkit:aws:ClusterAutoscalerRole kfkit-dev-cluster-autoscaler',
   'kfkit:aws:GpuNodeGroup kfkit-dev-gpu-a10g',
+  'kfkit:aws:LoadBalancerControllerRole kfkit-dev-lb-controller',
   'kfkit:aws:IrsaRole kfkit-dev-pipelines',
   'kfkit:aws:KfkitCluster kfkit-dev-cluster',
   'kfkit:aws:MetadataDatabase kfkit-dev-db',
@@ -182,12 +230,16 @@ const PROD_GRAPH = [
   'aws:eks/nodeGroup:NodeGroup kfkit-prod-gpu-a10g',
   'aws:eks/nodeGroup:NodeGroup kfkit-prod-gpu-h100',
   'aws:iam/openIdConnectProvider:OpenIdConnectProvider kfkit-prod-cluster-oidc',
+  'aws:iam/role:Role kfkit-prod-cluster-autoscaler',
   'aws:iam/role:Role kfkit-prod-cluster-cluster-role',
   'aws:iam/role:Role kfkit-prod-cluster-ebs-csi-role',
   'aws:iam/role:Role kfkit-prod-cluster-nodes-role',
+  'aws:iam/role:Role kfkit-prod-lb-controller',
   'aws:iam/role:Role kfkit-prod-pipelines',
   'aws:iam/role:Role kfkit-prod-profile-team-a',
   'aws:iam/role:Role kfkit-prod-profile-team-b',
+  'aws:iam/rolePolicy:RolePolicy kfkit-prod-cluster-autoscaler-inline',
+  'aws:iam/rolePolicy:RolePolicy kfkit-prod-lb-controller-inline',
   'aws:iam/rolePolicy:RolePolicy kfkit-prod-pipelines-s3',
   'aws:iam/rolePolicy:RolePolicy kfkit-prod-profile-team-a-s3',
   'aws:iam/rolePolicy:RolePolicy kfkit-prod-profile-team-b-s3',
@@ -209,11 +261,13 @@ const PROD_GRAPH = [
   'aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule kfkit-prod-db-ingress-0',
   'kfkit:aws:ArtifactBucket kfkit-prod-artifacts',
   'kfkit:aws:AwsCloudStack kfkit-prod',
+  'kfkit:aws:ClusterAutoscalerRole kfkit-prod-cluster-autoscaler',
   'kfkit:aws:GpuNodeGroup kfkit-prod-gpu-a10g',
   'kfkit:aws:GpuNodeGroup kfkit-prod-gpu-h100',
   'kfkit:aws:IrsaRole kfkit-prod-cluster-ebs-csi-role',
   'kfkit:aws:IrsaRole kfkit-prod-pipelines',
   'kfkit:aws:KfkitCluster kfkit-prod-cluster',
+  'kfkit:aws:LoadBalancerControllerRole kfkit-prod-lb-controller',
   'kfkit:aws:MetadataDatabase kfkit-prod-db',
   'kfkit:aws:NodeRole kfkit-prod-cluster-nodes-role',
   'kfkit:aws:ProfileArtifactRole kfkit-prod-profile-team-a',
@@ -255,6 +309,22 @@ describe.each([false, true])('kfkit AWS cloud layer (preview: %s)', (preview) =>
       expect(outputs.value.database).toMatchObject({ engine: 'mysql', port: 3306, tlsMode: 'required', secretArn: expect.stringMatching(/^arn:aws:secretsmanager:/) });
       expect(JSON.parse(outputs.value.cluster.kubeconfig).users[0].user.exec.args).toEqual(
         ['eks', 'get-token', '--cluster-name', 'kfkit-prod-cluster', '--region', REGION, '--output', 'json']);
+      // The add-ons' roles and the VPC, for cloud.aws.
+      expect(outputs.value.cluster.vpcId).toBe('vpc-0abc');
+      expect(outputs.value.roles).toMatchObject({
+        clusterAutoscaler: `arn:aws:iam::${ACCOUNT}:role/kfkit-prod-cluster-autoscaler-r1`,
+        loadBalancerController: `arn:aws:iam::${ACCOUNT}:role/kfkit-prod-lb-controller-r1`,
+      });
+      // Their policies are made from the stack's own cluster name and VPC.
+      const ca = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'kfkit-prod-cluster-autoscaler-inline').inputs.policy as string) as PolicyDoc;
+      expect(ca.Statement.find((st) => st.Sid === 'ScaleClusterNodeGroups')?.Condition)
+        .toEqual({ StringEquals: { 'aws:ResourceTag/k8s.io/cluster-autoscaler/kfkit-prod-cluster': 'owned' } });
+      const lbc = JSON.parse(one('aws:iam/rolePolicy:RolePolicy', 'kfkit-prod-lb-controller-inline').inputs.policy as string) as PolicyDoc;
+      expect(lbc.Statement.find((st) => st.Sid === 'SecurityGroupRulesInClusterVpc')?.Condition)
+        .toEqual({ ArnEquals: { 'ec2:Vpc': `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/vpc-0abc` } });
+    } else {
+      // Cluster name and VPC are the provider's: in a preview the policies are not known yet.
+      expect(typeof one('aws:iam/rolePolicy:RolePolicy', 'kfkit-prod-lb-controller-inline').inputs.policy).not.toBe('string');
     }
   });
 
@@ -384,6 +454,79 @@ describe.each([false, true])('kfkit AWS cloud layer (preview: %s)', (preview) =>
     if (!preview) expect(secret.value).toMatch(/^arn:aws:secretsmanager:/);
   });
 
+  test('add-on roles: trusted by exactly their ServiceAccount; scoped policies the policy pack accepts', async () => {
+    registered = [];
+    new aws.ClusterAutoscalerRole('ca', { oidcProviderArn: OIDC_ARN, clusterName: 'kfkit-dev', region: REGION });
+    new aws.LoadBalancerControllerRole('lbc', { oidcProviderArn: OIDC_ARN, region: REGION, vpcId: VPC_ID });
+    await settle();
+    const trust = (role: string) => JSON.parse(one('aws:iam/role:Role', role).inputs.assumeRolePolicy as string) as PolicyDoc;
+    for (const [role, sa] of [['ca', 'kube-system:cluster-autoscaler'], ['lbc', 'kube-system:aws-load-balancer-controller']]) {
+      expect(trust(role).Statement).toEqual([{
+        Effect: 'Allow', Principal: { Federated: OIDC_ARN }, Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${ISSUER}:sub`]: `system:serviceaccount:${sa}`, [`${ISSUER}:aud`]: 'sts.amazonaws.com' } },
+      }]);
+    }
+    const policy = (role: string) => one('aws:iam/rolePolicy:RolePolicy', `${role}-inline`).inputs.policy as string;
+    // The policy pack's own rule (no-wildcard-iam): no service wildcard, "*" resources only for Describe calls.
+    expect(policyDocumentViolations(policy('ca'))).toEqual([]);
+    expect(policyDocumentViolations(policy('lbc'))).toEqual([]);
+
+    const ca = JSON.parse(policy('ca')) as PolicyDoc;
+    expect(ca.Statement).toEqual([
+      { Sid: 'DiscoverNodeGroups', Effect: 'Allow', Action: [...aws.CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS], Resource: '*' },
+      {
+        Sid: 'DescribeClusterNodeGroups', Effect: 'Allow', Action: 'eks:DescribeNodegroup',
+        Resource: `arn:aws:eks:${REGION}:${ACCOUNT}:nodegroup/kfkit-dev/*/*`,
+      },
+      {
+        Sid: 'ScaleClusterNodeGroups', Effect: 'Allow', Action: ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
+        Resource: `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/*`,
+        Condition: { StringEquals: { 'aws:ResourceTag/k8s.io/cluster-autoscaler/kfkit-dev': 'owned' } },
+      },
+    ]);
+    // The documented "full features" policy, less what kfkit's managed node groups never need.
+    const caActions = aws.allowedActionsAndResources(ca).actions;
+    expect([...caActions, ...Object.keys(aws.CLUSTER_AUTOSCALER_OMITTED_ACTIONS)].sort()).toEqual([...CLUSTER_AUTOSCALER_REFERENCE_ACTIONS].sort());
+
+    const lbc = JSON.parse(policy('lbc')) as PolicyDoc;
+    const lbcAllowed = aws.allowedActionsAndResources(lbc);
+    // Every action of the reference policy is granted or deliberately left out (with a reason), nothing else.
+    expect([...new Set([...lbcAllowed.actions, ...Object.keys(aws.LOAD_BALANCER_CONTROLLER_OMITTED_ACTIONS)])].sort())
+      .toEqual([...LOAD_BALANCER_CONTROLLER_REFERENCE_ACTIONS].sort());
+    expect(lbcAllowed.actions.filter((a) => a in aws.LOAD_BALANCER_CONTROLLER_OMITTED_ACTIONS)).toEqual([]);
+    for (const st of lbc.Statement) {
+      const actions = typeof st.Action === 'string' ? [st.Action] : [...st.Action];
+      const resources = st.Resource === undefined ? [] : typeof st.Resource === 'string' ? [st.Resource] : [...st.Resource];
+      if (resources.includes('*')) expect(actions.every((a) => /^(ec2|elasticloadbalancing):Describe/.test(a))).toBe(true);
+      // Every ARN names this account and region (IAM's are global): nothing in another account or region.
+      for (const r of resources.filter((x) => x !== '*')) expect(r).toMatch(new RegExp(`^arn:aws:[a-z0-9-]+:(${REGION})?:${ACCOUNT}:`));
+    }
+    const sid = (id: string) => lbc.Statement.find((st) => st.Sid === id);
+    // Security group rules only in the cluster's VPC; new groups only there; owned groups (tagged) may be deleted.
+    expect(sid('SecurityGroupRulesInClusterVpc')?.Condition).toEqual({ ArnEquals: { 'ec2:Vpc': `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/${VPC_ID}` } });
+    expect(sid('CreateSecurityGroupInClusterVpc')?.Resource).toEqual([
+      `arn:aws:ec2:${REGION}:${ACCOUNT}:security-group/*`, `arn:aws:ec2:${REGION}:${ACCOUNT}:vpc/${VPC_ID}`,
+    ]);
+    expect(sid('ManageOwnedSecurityGroups')?.Condition).toEqual({ Null: { 'aws:ResourceTag/elbv2.k8s.aws/cluster': 'false' } });
+    // Load balancers and target groups: created only with the cluster tag, changed and deleted only when they carry it.
+    expect(sid('CreateTaggedLoadBalancers')?.Condition).toEqual({ Null: { 'aws:RequestTag/elbv2.k8s.aws/cluster': 'false' } });
+    expect(sid('ManageOwnedLoadBalancers')?.Condition).toEqual({ Null: { 'aws:ResourceTag/elbv2.k8s.aws/cluster': 'false' } });
+    expect(sid('TagOwnedLoadBalancers')?.Condition).toEqual({
+      Null: { 'aws:RequestTag/elbv2.k8s.aws/cluster': 'true', 'aws:ResourceTag/elbv2.k8s.aws/cluster': 'false' },
+    });
+    expect(sid('ElbServiceLinkedRole')).toMatchObject({
+      Resource: `arn:aws:iam::${ACCOUNT}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing`,
+      Condition: { StringEquals: { 'iam:AWSServiceName': 'elasticloadbalancing.amazonaws.com' } },
+    });
+    // A statement with Resource "*" for a write action is what the pack refuses: the check has teeth.
+    expect(policyDocumentViolations(JSON.stringify({ ...lbc, Statement: [{ ...sid('Targets'), Resource: '*' }] })))
+      .toEqual([expect.stringMatching(/Statement\[0\] \(Targets\): Resource "\*" for elasticloadbalancing:RegisterTargets/)]);
+
+    // The ServiceAccounts the roles trust are the ones the platform's charts name.
+    expect([aws.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT, aws.LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT])
+      .toEqual([CORE_CLUSTER_AUTOSCALER_SA, CORE_LOAD_BALANCER_CONTROLLER_SA]);
+  });
+
   test('GPU node group: taint, labels, scaling, scale-from-zero autoscaler tags; Bottlerocket bundles the device plugin', async () => {
     registered = [];
     const al2023 = new aws.GpuNodeGroup('gpu-a10g', { clusterName: 'kfkit', subnetIds: ['subnet-1'], instanceTypes: ['g5.xlarge', 'g5.2xlarge'], minSize: 0, maxSize: 3 });
@@ -473,6 +616,15 @@ describe.each([false, true])('kfkit AWS cloud layer (preview: %s)', (preview) =>
     expect(invalidPaths(() => new aws.KfkitCluster('c', { existing: { name: 'x' }, create: { subnetIds: ['subnet-1'], version: '1.2' } })).paths)
       .toEqual(['(args)', 'create.version', 'create.subnetIds']);
 
+    expect(invalidPaths(() => new aws.ClusterAutoscalerRole('ca', {
+      oidcProviderArn: 'arn:aws:iam::1:role/x', clusterName: 'my cluster', region: 'Ireland', serviceAccount: { namespace: 'kube-system', name: '*' },
+    })).paths).toEqual(['oidcProviderArn', 'serviceAccounts[0].name', 'clusterName', 'region']);
+    expect(invalidPaths(() => new aws.LoadBalancerControllerRole('lbc', { oidcProviderArn: OIDC_ARN, region: REGION, vpcId: 'vpc-XYZ' })).message)
+      .toMatch(/kfkit:aws:LoadBalancerControllerRole lbc: 1 invalid property:\n {2}- vpcId: must be a VPC id/);
+    // The stack's name leaves room for its add-on roles' names.
+    expect(invalidPaths(() => new aws.AwsCloudStack(`k${'x'.repeat(40)}`, { env: 'dev', cluster: { existing: { name: 'c' } } })).message)
+      .toMatch(/\(name\): kx+-cluster-autoscaler is too long for a component name/);
+
     // The stack checks its children's arguments too, before creating anything, and reports them all at once.
     const stack = invalidPaths(() => new aws.AwsCloudStack('kfkit', {
       env: 'staging' as 'dev',
@@ -517,7 +669,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
 
   test('the pipelines role trusts exactly the ServiceAccounts the platform annotates with it', () => {
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/kfkit-pipelines`;
-    const overlay = aws.cloudOutputsToOverlay(cloudOutputs({ roles: { pipelines: roleArn, profiles: {} } }));
+    const overlay = aws.cloudOutputsToOverlay(cloudOutputs({ roles: { pipelines: roleArn, profiles: {}, ...ADDON_ROLES } }));
     // In-cluster database, so that the backup CronJob (and `kfkit restore`) are part of it.
     const config = localConfig({ namespace: overlay.namespace, objectStore: overlay.objectStore, cloud: overlay.cloud });
     const annotated = synthesize(config).objects.map((o) => o.manifest)
@@ -530,13 +682,36 @@ describe('kfkit AWS cloud layer and the platform', () => {
   });
 
 
+  test('cloud outputs carry what the add-ons need; those of an older cloud stack are refused, naming the fields and the fix', () => {
+    const overlay = aws.cloudOutputsToOverlay(cloudOutputs({}));
+    // The aws stack turns both add-ons on; the cloud stack's outputs alone complete them.
+    const config = resolveConfig(aws.applyCloudOverlay({ stack: 'aws', database: { type: 'external', credentialsSecret: { name: 'db' } } }, overlay), STACKS);
+    expect(config.addons.clusterAutoscaler.enabled).toBe(true);
+    expect(config.addons.awsLoadBalancerController.enabled).toBe(true);
+    expect(config.cloud.aws).toMatchObject({ clusterName: 'kfkit-dev', vpcId: VPC_ID, roles: ADDON_ROLES });
+
+    // What a cloud stack deployed before the add-ons exports: no VPC, no add-on roles.
+    const old = JSON.parse(JSON.stringify(cloudOutputs({}))) as { cluster: Record<string, unknown>; roles: Record<string, unknown> };
+    delete old.cluster.vpcId;
+    delete old.roles.clusterAutoscaler;
+    delete old.roles.loadBalancerController;
+    const refused = invalidPaths(() => aws.parseCloudOutputs(old, 'org/kfkit-aws/aws-dev'));
+    expect(refused.paths).toEqual(['cluster.vpcId', 'roles.clusterAutoscaler', 'roles.loadBalancerController']);
+    expect(refused.message).toMatch(/cluster\.vpcId: must be a non-empty string \(a cloud stack deployed by an older kfkit does not export it: run `pulumi up` in pulumi\/aws\)/);
+  });
+
   test('cloud outputs become a valid kfkit overlay: external S3 with IRSA, cloud.aws, external database with TLS required', () => {
     const outputs = cloudOutputs({});
     const overlay = aws.cloudOutputsToOverlay(outputs, { credentialsSecretName: 'rds-credentials' });
     expect(overlay).toEqual({
       namespace: 'kubeflow',
       objectStore: { type: 'external', provider: 's3', region: REGION, bucket: 'kfkit-dev-artifacts-a1b2c3d', credentials: { type: 'irsa' } },
-      cloud: { aws: { region: REGION, oidcProviderArn: OIDC_ARN, roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines` } } },
+      cloud: {
+        aws: {
+          region: REGION, clusterName: 'kfkit-dev', vpcId: VPC_ID, oidcProviderArn: OIDC_ARN,
+          roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, ...ADDON_ROLES },
+        },
+      },
       gpu: { pools: [] },
       database: {
         type: 'external', engine: 'mysql', host: 'kfkit-dev-db.c0ffee.eu-west-1.rds.amazonaws.com', port: 3306,
@@ -562,10 +737,10 @@ function cloudOutputs(over: Partial<import('../pulumi/aws').CloudOutputs>): impo
     namespace: 'kubeflow',
     cluster: {
       name: 'kfkit-dev', endpoint: 'https://existing.eks.example', oidcIssuerUrl: `https://${ISSUER}`, oidcProviderArn: OIDC_ARN,
-      nodeSecurityGroupId: 'sg-0e1a2b3c4d5e6f700', kubeconfig: '{}',
+      nodeSecurityGroupId: 'sg-0e1a2b3c4d5e6f700', vpcId: VPC_ID, kubeconfig: '{}',
     },
     bucket: { name: 'kfkit-dev-artifacts-a1b2c3d', arn: 'arn:aws:s3:::kfkit-dev-artifacts-a1b2c3d', region: REGION },
-    roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, profiles: {} },
+    roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, profiles: {}, ...ADDON_ROLES },
     database: {
       engine: 'mysql', host: 'kfkit-dev-db.c0ffee.eu-west-1.rds.amazonaws.com', port: 3306, tlsMode: 'required',
       secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-1234`,

@@ -4,6 +4,7 @@ import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/data
 import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 import { unpinnedReason } from '../validate/images';
+import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
@@ -149,10 +150,16 @@ const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${
 
 const awsSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1').meta({ description: 'AWS region (required).' }),
+  clusterName: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be an EKS cluster name').optional()
+    .meta({ description: 'Name of the EKS cluster (the cluster add-ons need it).' }),
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)').optional()
+    .meta({ description: 'VPC of the cluster (the AWS Load Balancer Controller needs it).' }),
   oidcProviderArn: arn('iam').optional().meta({ description: 'IAM OIDC provider of the EKS cluster (for IRSA).' }),
   roles: z.strictObject({
     pipelines: arn('iam').optional().meta({ description: 'Role the pipeline ServiceAccounts assume for artifacts (IRSA).' }),
     profileTemplate: arn('iam').optional().meta({ description: 'Per-tenant role template (tenancy issue).' }),
+    clusterAutoscaler: arn('iam').optional().meta({ description: 'Role of kube-system/cluster-autoscaler (IRSA).' }),
+    loadBalancerController: arn('iam').optional().meta({ description: 'Role of kube-system/aws-load-balancer-controller (IRSA).' }),
   }).prefault({}),
 });
 const fluxSchema = z.strictObject({
@@ -328,6 +335,7 @@ export const platformConfigSchema = z.strictObject({
   gateway: gatewaySchema.meta({ description: 'The Kubeflow gateway (with istio.mode external or managed): host, TLS, Service.' }),
   auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
   knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
+  addons: addonsSchema.meta({ description: 'Cluster add-ons in kube-system (EKS): cluster-autoscaler, AWS Load Balancer Controller. Default: none.' }),
   gitops: z.strictObject({
     flux: fluxSchema.prefault({}),
     helm: helmSchema.prefault({}).meta({ description: 'Delivery of managed Helm charts.' }),
@@ -395,6 +403,7 @@ export const platformConfigSchema = z.strictObject({
     });
   }
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+  for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];
   for (const issue of databaseConsumerIssues(c.database, consumers)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { irsaTrustPolicy, prefixProblem, s3AccessPolicy, ServiceAccountRef } from './policy';
+import { irsaTrustPolicy, PolicyDocument, prefixProblem, s3AccessPolicy, ServiceAccountRef } from './policy';
 import { arnPattern, checkComponentName, checkPattern, fieldOf, known, listOf, OIDC_PROVIDER_ARN, Problems, throwIfInvalid } from './validation';
 
 /**
@@ -43,6 +43,12 @@ export interface IrsaRoleArgs {
   readonly serviceAccounts: readonly ServiceAccountRef[];
   /** An inline S3 policy scoped to one bucket (or prefixes of it). @default - none */
   readonly s3?: S3Access;
+  /**
+   * An inline policy for what the ServiceAccounts do besides the artifact bucket (a cluster add-on's AWS calls),
+   * usually computed from ARNs the stack only knows once they exist.
+   * @default - none
+   */
+  readonly policy?: pulumi.Input<PolicyDocument>;
   /** AWS-managed or customer policies to attach (e.g. `AmazonEBSCSIDriverPolicy` for the EBS CSI driver). @default - none */
   readonly managedPolicyArns?: readonly pulumi.Input<string>[];
   /** Description of the role. @default - the ServiceAccounts it is for */
@@ -94,10 +100,12 @@ export function validateIrsaRoleArgs(args: IrsaRoleArgs, problems: Problems): vo
 /**
  * An IAM role for Kubernetes ServiceAccounts (IRSA): trusted by the cluster's OIDC provider for exactly the given
  * `system:serviceaccount:<namespace>:<name>` subjects with the STS audience, with an inline S3 policy scoped to one
- * bucket (or to key prefixes of it) and optional managed policies. Pods of those ServiceAccounts get the role
- * through the `eks.amazonaws.com/role-arn` annotation and the EKS pod identity webhook — no keys anywhere.
+ * bucket (or to key prefixes of it), an optional inline policy and optional managed policies. Pods of those
+ * ServiceAccounts get the role through the `eks.amazonaws.com/role-arn` annotation and the EKS pod identity webhook —
+ * no keys anywhere.
  *
- * Children: `<name>` (the role), `<name>-s3` (the inline policy), `<name>-policy-<i>` (attachments).
+ * Children: `<name>` (the role), `<name>-s3` (the inline S3 policy), `<name>-inline` (the inline `policy`),
+ * `<name>-policy-<i>` (attachments).
  */
 export class IrsaRole extends pulumi.ComponentResource {
   /** The role's ARN (what `eks.amazonaws.com/role-arn` carries). */
@@ -129,6 +137,12 @@ export class IrsaRole extends pulumi.ComponentResource {
         role: this.role.name,
         policy: pulumi.all([s3.bucketArn, s3.kmsKeyArn]).apply(([bucketArn, kmsKeyArn]) =>
           JSON.stringify(s3AccessPolicy(bucketArn, { prefixes, kmsKeyArn: kmsKeyArn ?? undefined }))),
+      }, { parent: this });
+    }
+    if (args.policy !== undefined) {
+      new aws.iam.RolePolicy(`${name}-inline`, {
+        role: this.role.name,
+        policy: pulumi.output(args.policy).apply((doc) => JSON.stringify(doc)),
       }, { parent: this });
     }
     (args.managedPolicyArns ?? []).forEach((policyArn, i) => {

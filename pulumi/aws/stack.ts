@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { mergeValues } from '../../lib/config/load';
 import { PlatformConfigInput } from '../../lib/config/schema';
 import { DatabaseEngine, DatabaseTlsMode } from '../../lib/core/database';
+import { ClusterAutoscalerRole, LoadBalancerControllerRole } from './addon-roles';
 import { ArtifactBucket, ArtifactBucketArgs, validateArtifactBucketArgs } from './artifact-bucket';
 import { KfkitCluster, KfkitClusterArgs, validateKfkitClusterArgs } from './cluster';
 import { GpuAmiType, GpuNodeGroup, GpuPoolSettings, validateGpuPoolSettings } from './gpu-node-group';
@@ -67,6 +68,8 @@ export interface CloudOutputs {
     readonly oidcIssuerUrl: string;
     readonly oidcProviderArn: string;
     readonly nodeSecurityGroupId: string;
+    /** The cluster's VPC (the AWS Load Balancer Controller's `vpcId`). */
+    readonly vpcId: string;
     /** kubeconfig (JSON) for the platform stack's Kubernetes provider. */
     readonly kubeconfig: string;
   };
@@ -76,6 +79,10 @@ export interface CloudOutputs {
     readonly pipelines: string;
     /** Per-tenant roles by profile namespace. */
     readonly profiles: Readonly<Record<string, string>>;
+    /** The cluster-autoscaler's role (kube-system/cluster-autoscaler; kfkit's `cloud.aws.roles.clusterAutoscaler`). */
+    readonly clusterAutoscaler: string;
+    /** The AWS Load Balancer Controller's role (kube-system/aws-load-balancer-controller; `cloud.aws.roles.loadBalancerController`). */
+    readonly loadBalancerController: string;
   };
   readonly database?: {
     readonly engine: DatabaseEngine;
@@ -91,6 +98,8 @@ export interface CloudOutputs {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** Name suffixes of the cluster add-on roles every stack creates. */
+const ADDON_ROLE_CHILDREN = ['cluster-autoscaler', 'lb-controller'];
 
 /** Problems of `args` for a stack named `name` (including every child's), with paths relative to the args. */
 export function validateAwsCloudStackArgs(name: string, args: AwsCloudStackArgs, problems: Problems): void {
@@ -142,15 +151,20 @@ export function validateAwsCloudStackArgs(name: string, args: AwsCloudStackArgs,
       else if (!COMPONENT_NAME.test(`${name}-profile-${ns}`)) problems.add(`profiles[${i}]`, `${name}-profile-${ns} is too long for a component name (48 characters)`);
     });
   }
+  for (const child of ADDON_ROLE_CHILDREN) {
+    if (COMPONENT_NAME.test(name) && !COMPONENT_NAME.test(`${name}-${child}`)) problems.add('(name)', `${name}-${child} is too long for a component name (48 characters)`);
+  }
 }
 
 /**
  * The AWS cloud layer of a kfkit platform, composed from a typed args object: the EKS cluster ({@link KfkitCluster}),
  * the artifact bucket ({@link ArtifactBucket}), the pipelines IRSA role for {@link PIPELINES_SERVICE_ACCOUNTS} on
  * the whole bucket ({@link IrsaRole}), per-tenant roles on their prefixes ({@link ProfileArtifactRole}), the RDS
- * metadata database admitting only the cluster's nodes ({@link MetadataDatabase}) and GPU node groups
- * ({@link GpuNodeGroup}). Every property (the children's too) is checked before anything is created, and every
- * problem is reported in one error.
+ * metadata database admitting only the cluster's nodes ({@link MetadataDatabase}), GPU node groups
+ * ({@link GpuNodeGroup}) and the IRSA roles of the cluster add-ons the platform installs in kube-system: the
+ * cluster-autoscaler ({@link ClusterAutoscalerRole}, which scales the node groups, GPU pools from zero) and the AWS
+ * Load Balancer Controller ({@link LoadBalancerControllerRole}, the NLB in front of the Kubeflow gateway). Every
+ * property (the children's too) is checked before anything is created, and every problem is reported in one error.
  *
  * Two stacks: this one (project `pulumi/aws`, `pulumi up` once per environment) exports {@link AwsCloudStack.outputs}
  * as `cloud`; the platform stack reads it with {@link readCloudOutputs} (a StackReference, awaited before the
@@ -158,7 +172,8 @@ export function validateAwsCloudStackArgs(name: string, args: AwsCloudStackArgs,
  * depend on plain values only, so its `pulumi preview` shows every Kubernetes object — none is created inside an
  * `apply`, where previews cannot see it.
  *
- * Children: `<name>-cluster`, `<name>-artifacts`, `<name>-pipelines`, `<name>-profile-<ns>`, `<name>-db`, `<name>-gpu-<pool>`.
+ * Children: `<name>-cluster`, `<name>-artifacts`, `<name>-pipelines`, `<name>-profile-<ns>`, `<name>-db`, `<name>-gpu-<pool>`,
+ * `<name>-cluster-autoscaler`, `<name>-lb-controller`.
  */
 export class AwsCloudStack extends pulumi.ComponentResource {
   /** The cluster. */
@@ -173,6 +188,10 @@ export class AwsCloudStack extends pulumi.ComponentResource {
   public readonly database: MetadataDatabase | undefined;
   /** GPU node groups by pool name. */
   public readonly gpuPools: Readonly<Record<string, GpuNodeGroup>>;
+  /** The cluster-autoscaler's role. */
+  public readonly clusterAutoscalerRole: ClusterAutoscalerRole;
+  /** The AWS Load Balancer Controller's role. */
+  public readonly loadBalancerControllerRole: LoadBalancerControllerRole;
   /** Everything the platform stack needs; export it as the stack output `cloud`. */
   public readonly outputs: pulumi.Output<CloudOutputs>;
 
@@ -216,6 +235,13 @@ export class AwsCloudStack extends pulumi.ComponentResource {
       }, parent)];
     }));
 
+    this.clusterAutoscalerRole = new ClusterAutoscalerRole(`${name}-cluster-autoscaler`, {
+      oidcProviderArn: this.cluster.oidcProviderArn, clusterName: this.cluster.clusterName, region: this.cluster.region, tags,
+    }, parent);
+    this.loadBalancerControllerRole = new LoadBalancerControllerRole(`${name}-lb-controller`, {
+      oidcProviderArn: this.cluster.oidcProviderArn, region: this.cluster.region, vpcId: this.cluster.vpcId, tags,
+    }, parent);
+
     const db = this.database;
     const database = db === undefined ? undefined : pulumi.all([db.address, db.port, db.secretArn]).apply(([host, port, secretArn]) => ({
       engine: db.engine, host, port, tlsMode: db.tlsMode, secretArn,
@@ -225,21 +251,23 @@ export class AwsCloudStack extends pulumi.ComponentResource {
     }))));
     const profiles = pulumi.all(Object.fromEntries(Object.entries(this.profileRoles).map(([ns, role]) => [ns, role.roleArn])));
     const c = this.cluster;
-    const cluster = pulumi.all([c.clusterName, c.endpoint, c.oidcIssuerUrl, c.oidcProviderArn, c.nodeSecurityGroupId, c.kubeconfig])
-      .apply(([name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, kubeconfig]) => ({
-        name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, kubeconfig,
+    const cluster = pulumi.all([c.clusterName, c.endpoint, c.oidcIssuerUrl, c.oidcProviderArn, c.nodeSecurityGroupId, c.vpcId, c.kubeconfig])
+      .apply(([name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, kubeconfig]) => ({
+        name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, kubeconfig,
       }));
+    const addonRoles = pulumi.all([this.clusterAutoscalerRole.roleArn, this.loadBalancerControllerRole.roleArn])
+      .apply(([clusterAutoscaler, loadBalancerController]) => ({ clusterAutoscaler, loadBalancerController }));
     const bucket = pulumi.all([this.bucket.bucketName, this.bucket.arn, this.bucket.region])
       .apply(([bucketName, arn, region]) => ({ name: bucketName, arn, region }));
     const noDatabase: pulumi.Output<CloudOutputs['database']> = pulumi.output(undefined);
-    this.outputs = pulumi.all([c.region, cluster, bucket, this.pipelinesRole.roleArn, profiles, database ?? noDatabase, gpuPools])
-      .apply(([region, clusterOut, bucketOut, pipelines, profileRoles, databaseOut, gpuPoolsOut]): CloudOutputs => ({
+    this.outputs = pulumi.all([c.region, cluster, bucket, this.pipelinesRole.roleArn, profiles, addonRoles, database ?? noDatabase, gpuPools])
+      .apply(([region, clusterOut, bucketOut, pipelines, profileRoles, addonRoleArns, databaseOut, gpuPoolsOut]): CloudOutputs => ({
         env: args.env,
         region,
         namespace,
         cluster: clusterOut,
         bucket: bucketOut,
-        roles: { pipelines, profiles: profileRoles },
+        roles: { pipelines, profiles: profileRoles, ...addonRoleArns },
         ...(databaseOut === undefined ? {} : { database: databaseOut }),
         gpuPools: gpuPoolsOut,
       }));
@@ -263,8 +291,9 @@ export interface CloudOverlayOptions {
 /**
  * The values the platform stack takes from the cloud stack, as a kfkit overlay fragment: the platform namespace
  * (the one the roles trust), the artifact store (external S3 with IRSA, the bucket and its region), `cloud.aws`
- * (region, OIDC provider, pipelines role), the GPU pools (`gpu.pools`: one per node group, selected by its
- * `kfkit.dev/gpu-pool` label, tainted, with the device plugin the nodes need — the list replaces the overlay's) and —
+ * (region, cluster name, VPC, OIDC provider, the pipelines role and the cluster add-ons' roles), the GPU pools
+ * (`gpu.pools`: one per node group, selected by its `kfkit.dev/gpu-pool` label, tainted, with the device plugin the
+ * nodes need — the list replaces the overlay's) and —
  * with an RDS database — the external database (engine, host, port, credentials Secret, TLS `required` as the server
  * enforces it). Layer it over the environment's overlay with {@link applyCloudOverlay}.
  */
@@ -272,7 +301,19 @@ export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverl
   const overlay: CloudOverlay = {
     namespace: outputs.namespace,
     objectStore: { type: 'external', provider: 's3', region: outputs.bucket.region, bucket: outputs.bucket.name, credentials: { type: 'irsa' } },
-    cloud: { aws: { region: outputs.region, oidcProviderArn: outputs.cluster.oidcProviderArn, roles: { pipelines: outputs.roles.pipelines } } },
+    cloud: {
+      aws: {
+        region: outputs.region,
+        clusterName: outputs.cluster.name,
+        vpcId: outputs.cluster.vpcId,
+        oidcProviderArn: outputs.cluster.oidcProviderArn,
+        roles: {
+          pipelines: outputs.roles.pipelines,
+          clusterAutoscaler: outputs.roles.clusterAutoscaler,
+          loadBalancerController: outputs.roles.loadBalancerController,
+        },
+      },
+    },
     // The node groups carry the pool label and the nvidia.com/gpu taint: the pools' defaults (nodeSelector, taint).
     gpu: { pools: outputs.gpuPools.map((p) => ({ name: p.name, devicePlugin: p.devicePlugin })) },
   };
@@ -306,9 +347,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Checks that `value` (a stack output read back) has the shape of {@link CloudOutputs}; throws naming every missing field. */
 export function parseCloudOutputs(value: unknown, source: string): CloudOutputs {
   const problems = new Problems();
-  const str = (o: unknown, path: string): void => {
+  const str = (o: unknown, path: string, hint = ''): void => {
     const v = path.split('.').reduce<unknown>((cur, k) => (isRecord(cur) ? cur[k] : undefined), o);
-    if (typeof v !== 'string' || v === '') problems.add(path, 'must be a non-empty string');
+    if (typeof v !== 'string' || v === '') problems.add(path, `must be a non-empty string${hint}`);
   };
   if (!isRecord(value)) {
     problems.add('(cloud)', `must be an object (the output \`cloud\` of the kfkit AWS cloud stack), got ${JSON.stringify(value)}`);
@@ -316,6 +357,10 @@ export function parseCloudOutputs(value: unknown, source: string): CloudOutputs 
     if (value.env !== 'dev' && value.env !== 'prod') problems.add('env', 'must be dev or prod');
     for (const p of ['region', 'namespace', 'cluster.name', 'cluster.endpoint', 'cluster.oidcIssuerUrl', 'cluster.oidcProviderArn',
       'cluster.nodeSecurityGroupId', 'cluster.kubeconfig', 'bucket.name', 'bucket.arn', 'bucket.region', 'roles.pipelines']) str(value, p);
+    // Exported since the cluster add-ons: a cloud stack deployed before lacks them.
+    for (const p of ['cluster.vpcId', 'roles.clusterAutoscaler', 'roles.loadBalancerController']) {
+      str(value, p, ' (a cloud stack deployed by an older kfkit does not export it: run `pulumi up` in pulumi/aws)');
+    }
     if (!isRecord(value.roles) || !isRecord(value.roles.profiles)) problems.add('roles.profiles', 'must be an object');
     if (!Array.isArray(value.gpuPools)) problems.add('gpuPools', 'must be a list');
     if (value.database !== undefined) {
