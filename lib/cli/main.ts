@@ -173,6 +173,16 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
       setExit(EXIT.ok);
     });
 
+  cmd.command('list-charts')
+    .description('every Helm chart an environment installs in managed mode (release, repository, chart, version), for air-gap mirroring')
+    .addOption(envOption())
+    .addOption(overlaysOption())
+    .action((opts: EnvOptions) => {
+      const { synthesized } = build(io, opts.env, opts.overlays);
+      for (const r of synthesized.helmReleases) io.out([`${r.namespace}/${r.releaseName}`, r.chart.repository, r.chart.chart, r.chart.version].join('\t'));
+      setExit(EXIT.ok);
+    });
+
   cmd.command('footprint')
     .description('summed cpu/memory requests and limits per namespace and component')
     .addOption(envOption())

@@ -22,7 +22,10 @@ export interface ImageEntry {
 }
 
 const KFP = 'kubeflow/pipelines 2.17.0';
+const CERT_MANAGER = 'cert-manager v1.19.4 (kubeflow/manifests 26.03)';
 const ARGO = 'argoproj/argo-workflows v4.0.5 (as pinned by kubeflow/pipelines 2.17.0)';
+const KNATIVE_SERVING = 'knative/serving v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
+const KNATIVE_NET_ISTIO = 'knative-extensions/net-istio v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
 
 /** Every image kfkit knows, by key. Keys are API: components and tests refer to them. */
 export const IMAGES = {
@@ -65,6 +68,64 @@ export const IMAGES = {
   'dcgm-exporter': {
     repository: 'nvcr.io/nvidia/k8s/dcgm-exporter', tag: '4.5.3-4.8.2-distroless', upstream: 'NVIDIA/dcgm-exporter 4.5.3-4.8.2', runtime: false,
   },
+  // cert-manager (managed mode): the images its chart deploys, set through the chart's values.
+  'cert-manager-controller': { repository: 'quay.io/jetstack/cert-manager-controller', tag: 'v1.19.4', upstream: CERT_MANAGER, runtime: true },
+  'cert-manager-webhook': { repository: 'quay.io/jetstack/cert-manager-webhook', tag: 'v1.19.4', upstream: CERT_MANAGER, runtime: true },
+  'cert-manager-cainjector': { repository: 'quay.io/jetstack/cert-manager-cainjector', tag: 'v1.19.4', upstream: CERT_MANAGER, runtime: true },
+  'cert-manager-startupapicheck': { repository: 'quay.io/jetstack/cert-manager-startupapicheck', tag: 'v1.19.4', upstream: CERT_MANAGER, runtime: true },
+  'cert-manager-acmesolver': { repository: 'quay.io/jetstack/cert-manager-acmesolver', tag: 'v1.19.4', upstream: CERT_MANAGER, runtime: true },
+  // Istio (managed mode): the images its charts deploy or inject (istiod, sidecar/gateway/waypoint proxies, istio-cni, ztunnel),
+  // set through the charts' values; registry as kubeflow/manifests 26.03 (gcr.io/istio-release), version as the istio charts.
+  'istio-pilot': { repository: 'gcr.io/istio-release/pilot', tag: '1.29.6', upstream: 'istio/istio 1.29.6', runtime: true },
+  'istio-proxyv2': { repository: 'gcr.io/istio-release/proxyv2', tag: '1.29.6', upstream: 'istio/istio 1.29.6', runtime: true },
+  'istio-install-cni': { repository: 'gcr.io/istio-release/install-cni', tag: '1.29.6', upstream: 'istio/istio 1.29.6', runtime: true },
+  'istio-ztunnel': { repository: 'gcr.io/istio-release/ztunnel', tag: '1.29.6', upstream: 'istio/istio 1.29.6', runtime: true },
+  // Knative (lib/components/knative, managed mode): the operator's images (set through its chart's values) and the Serving and
+  // net-istio images the operator deploys (set through the KnativeServing's registry overrides). Knative tags release images vX.Y.Z.
+  'knative-operator': {
+    repository: 'gcr.io/knative-releases/knative.dev/operator/cmd/operator', tag: 'v1.21.1', upstream: 'knative/operator v1.21.1', runtime: true,
+  },
+  'knative-operator-webhook': {
+    repository: 'gcr.io/knative-releases/knative.dev/operator/cmd/webhook', tag: 'v1.21.1', upstream: 'knative/operator v1.21.1', runtime: true,
+  },
+  'knative-serving-activator': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/activator', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-autoscaler': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/autoscaler', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-autoscaler-hpa': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/autoscaler-hpa', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-controller': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/controller', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-webhook': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/webhook', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-queue': { repository: 'gcr.io/knative-releases/knative.dev/serving/cmd/queue', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true },
+  'knative-serving-cleanup': {
+    repository: 'gcr.io/knative-releases/knative.dev/serving/pkg/cleanup/cmd/cleanup', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-serving-migrate': {
+    repository: 'gcr.io/knative-releases/knative.dev/pkg/apiextensions/storageversion/cmd/migrate', tag: 'v1.21.1', upstream: KNATIVE_SERVING, runtime: true,
+  },
+  'knative-net-istio-controller': {
+    repository: 'gcr.io/knative-releases/knative.dev/net-istio/cmd/controller', tag: 'v1.21.1', upstream: KNATIVE_NET_ISTIO, runtime: true,
+  },
+  'knative-net-istio-webhook': {
+    repository: 'gcr.io/knative-releases/knative.dev/net-istio/cmd/webhook', tag: 'v1.21.1', upstream: KNATIVE_NET_ISTIO, runtime: true,
+  },
+  // EKS cluster add-ons (lib/components/cluster-addons): set through their charts' values.
+  'cluster-autoscaler': {
+    repository: 'registry.k8s.io/autoscaling/cluster-autoscaler', tag: 'v1.34.2', upstream: 'kubernetes/autoscaler cluster-autoscaler 1.34.2', runtime: true,
+  },
+  'aws-load-balancer-controller': {
+    repository: 'public.ecr.aws/eks/aws-load-balancer-controller', tag: 'v3.4.3', upstream: 'kubernetes-sigs/aws-load-balancer-controller v3.4.3', runtime: true,
+  },
+  // Authentication at the gateway (lib/components/auth), as kubeflow/manifests 26.03 pins them (common/dex, common/oauth2-proxy).
+  'dex': { repository: 'ghcr.io/dexidp/dex', tag: 'v2.45.0', upstream: 'kubeflow/manifests 26.03', runtime: false },
+  'oauth2-proxy': { repository: 'quay.io/oauth2-proxy/oauth2-proxy', tag: 'v7.14.3', upstream: 'kubeflow/manifests 26.03', runtime: false },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */

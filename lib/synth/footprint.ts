@@ -1,4 +1,5 @@
 import { tryParseQuantity } from '../core/quantity';
+import { isInjectedProxyImage } from '../validate/images';
 import { PlacedObject } from '../validate/types';
 import { asRecord, asString, containersOf, getIn, podTemplateOf } from '../validate/util';
 
@@ -54,15 +55,18 @@ export function footprint(objects: readonly PlacedObject[]): FootprintRow[] {
   }));
 }
 
-/** Images of every pod template in the output plus `runtime` images, sorted and unique. */
+/**
+ * Images of every pod template in the output plus `runtime` images, sorted and unique. An injected Istio proxy's
+ * `auto` placeholder is not an image (istiod's injector puts the mesh's proxy image there, listed with the mesh).
+ */
 export function listImages(objects: readonly PlacedObject[], runtime: readonly string[]): string[] {
   const images = new Set(runtime);
   for (const { manifest } of objects) {
     const template = podTemplateOf(manifest);
     if (!template) continue;
-    for (const { container } of containersOf(template)) {
+    for (const { container, field } of containersOf(template)) {
       const image = asString(container.image);
-      if (image) images.add(image);
+      if (image && !isInjectedProxyImage(template, container, field)) images.add(image);
     }
   }
   return [...images].sort();

@@ -1,0 +1,136 @@
+import { Construct } from 'constructs';
+import { CERT_MANAGER_GROUP, CERT_MANAGER_KINDS, CERT_MANAGER_VERSION, CertManagerRef, IssuerRef } from '../../core/cert-manager';
+import { chartEntry } from '../../core/charts';
+import { KfkitContext } from '../../core/context';
+import { HelmRelease } from '../../core/helm';
+import { PlatformNamespace } from '../../core/namespace';
+import { allowEgressToAddresses, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { Wave } from '../../core/waves';
+
+/** Compute budget of one cert-manager container. */
+export interface CertManagerContainerBudget {
+  /** CPU request, e.g. `10m`. */
+  readonly cpuRequest: string;
+  /** Memory request, e.g. `64Mi`. */
+  readonly memoryRequest: string;
+  /** Memory limit, e.g. `256Mi`. */
+  readonly memoryLimit: string;
+}
+
+/** Props of {@link ManagedCertManager}. */
+export interface ManagedCertManagerProps {
+  /**
+   * Namespace cert-manager installs into (created by kfkit, Pod Security `restricted`).
+   * @default 'cert-manager'
+   */
+  readonly namespace?: string;
+  /**
+   * Issuer that signs kfkit's certificates (see {@link CertManagerRef.issuer}).
+   * @default - each component creates a self-signed Issuer in its namespace
+   */
+  readonly issuer?: IssuerRef;
+  /**
+   * Allow the controller to reach ACME servers and DNS-01 providers (HTTPS), and to self-check HTTP-01 challenges
+   * through the public address of the gateway (HTTP), at any address.
+   * @default false
+   */
+  readonly acme?: boolean;
+  /**
+   * Compute budget of the controller.
+   * @default - 10m CPU, 96Mi memory request, 384Mi limit
+   */
+  readonly controllerResources?: CertManagerContainerBudget;
+  /**
+   * Compute budget of the webhook and of the CA injector each.
+   * @default - 10m CPU, 48Mi memory request, 192Mi limit
+   */
+  readonly componentResources?: CertManagerContainerBudget;
+}
+
+const CONTROLLER_DEFAULT: CertManagerContainerBudget = { cpuRequest: '10m', memoryRequest: '96Mi', memoryLimit: '384Mi' };
+const COMPONENT_DEFAULT: CertManagerContainerBudget = { cpuRequest: '10m', memoryRequest: '48Mi', memoryLimit: '192Mi' };
+const RELEASE = 'cert-manager';
+/** Port cert-manager's webhook serves admission reviews on (chart `webhook.securePort`). */
+const WEBHOOK_PORT = 10250;
+
+function resources(b: CertManagerContainerBudget): Record<string, unknown> {
+  return { requests: { cpu: b.cpuRequest, memory: b.memoryRequest }, limits: { memory: b.memoryLimit } };
+}
+
+/** Image values of the chart: `repository` and `tag` of a catalog image. */
+function image(ref: string): { repository: string; tag: string } {
+  const at = ref.lastIndexOf(':');
+  return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
+}
+
+/**
+ * cert-manager installed by kfkit from the official jetstack chart (pinned in the chart catalog), in a wave of its
+ * own right after the namespaces: its CRDs, controller, webhook and CA injector are ready before any Issuer or
+ * Certificate is applied and before the workloads that mount certificates start. Every image comes from the image
+ * catalog (a registry mirror applies), every container has requests and a memory limit, and the pods keep the
+ * chart's non-root, read-only, RuntimeDefault-seccomp security context, which meets Pod Security `restricted`.
+ *
+ * Network (default-deny in its namespace): controller, webhook and CA injector → Kubernetes API; the API server →
+ * webhook on 10250 (from any address: the API server is not a pod); with `acme`, controller → HTTP(S) anywhere.
+ */
+export class ManagedCertManager extends Construct implements CertManagerRef {
+  /** The wave cert-manager installs in: after the namespaces, before cluster RBAC and everything later. */
+  public static wave(scope: Construct): Wave {
+    const plan = KfkitContext.of(scope).plan;
+    return plan.ensureWave('cert-manager', {
+      description: 'cert-manager (managed chart): CRDs, controller and webhook ready before any Issuer or Certificate.',
+      after: [plan.namespaces],
+      before: [plan.cluster],
+    });
+  }
+
+  /** The issuer of kfkit's certificates, if one was given. */
+  public readonly issuer?: IssuerRef;
+  /** The chart release. */
+  public readonly release: HelmRelease;
+  /** The namespace. */
+  public readonly namespace: string;
+
+  public constructor(scope: Construct, id: string, props: ManagedCertManagerProps = {}) {
+    super(scope, id);
+    const ctx = KfkitContext.of(this);
+    this.namespace = props.namespace ?? 'cert-manager';
+    this.issuer = props.issuer;
+    new PlatformNamespace(this, 'Namespace', { name: this.namespace });
+    const controller = resources(props.controllerResources ?? CONTROLLER_DEFAULT);
+    const component = resources(props.componentResources ?? COMPONENT_DEFAULT);
+    this.release = new HelmRelease(this, 'Release', {
+      chart: 'cert-manager',
+      releaseName: RELEASE,
+      namespace: this.namespace,
+      provides: [{ group: CERT_MANAGER_GROUP, kinds: [...CERT_MANAGER_KINDS, 'CertificateRequest'], versions: [CERT_MANAGER_VERSION] }],
+      values: {
+        crds: { enabled: true, keep: true },
+        global: { leaderElection: { namespace: this.namespace } },
+        image: image(ctx.runtimeImage('cert-manager-controller')),
+        resources: controller,
+        webhook: { image: image(ctx.runtimeImage('cert-manager-webhook')), resources: component, securePort: WEBHOOK_PORT },
+        cainjector: { image: image(ctx.runtimeImage('cert-manager-cainjector')), resources: component },
+        startupapicheck: { image: image(ctx.runtimeImage('cert-manager-startupapicheck')), resources: component },
+        acmesolver: { image: image(ctx.runtimeImage('cert-manager-acmesolver')) },
+      },
+    });
+    ctx.plan.assign(this.release, ManagedCertManager.wave(this));
+    const peer = (name: string): NetworkPeer => ({
+      peerName: `cert-manager-${name}`, namespace: this.namespace,
+      podLabels: { 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/component': name },
+    });
+    const policies = new Construct(this, 'Network');
+    ctx.plan.assign(policies, PlatformNamespace.isolationWave(this));
+    for (const name of ['controller', 'webhook', 'cainjector', 'startupapicheck']) allowKubeApi(policies, peer(name));
+    allowIngressFromAddresses(policies, 'WebhookFromApiServer', peer('webhook'), 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    if (props.acme === true) {
+      allowEgressToAddresses(policies, 'AcmeEgress', peer('controller'), 'acme', [{ cidr: ANY_ADDRESS, ports: [{ port: 80 }, { port: 443 }] }]);
+    }
+  }
+
+  /** The pinned cert-manager release, e.g. `v1.19.4`. */
+  public get version(): string {
+    return chartEntry('cert-manager').version;
+  }
+}
