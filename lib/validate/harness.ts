@@ -5,6 +5,7 @@ import { checkStaticCloudKeys, STATIC_CLOUD_KEYS_RULE } from './cloud-identity';
 import { checkCustomResources, CRD_RULE } from './crd';
 import { checkDuplicates, DUPLICATE_RULE } from './duplicate';
 import { checkImageTags, IMAGE_TAG_RULE } from './images';
+import { checkGatewayAuthorization, checkGatewayHosts, GATEWAY_AUTHZ_RULE, GATEWAY_HOSTS_RULE } from './mesh';
 import { checkOpenApi, OPENAPI_RULE } from './openapi';
 import { checkReferences, DANGLING_REFERENCE_RULE, PROVIDER_ORDER_RULE, PROVIDES_ANNOTATION_RULE } from './references';
 import { checkResources, RESOURCES_RULE } from './resources';
@@ -34,6 +35,8 @@ export const CHECKS: readonly Check[] = [
   { rules: [WAVE_ORDER_RULE], run: checkWaveOrder },
   { rules: [WEBHOOK_ORDER_RULE], run: checkWebhookOrder },
   { rules: [STATIC_CLOUD_KEYS_RULE], run: checkStaticCloudKeys },
+  { rules: [GATEWAY_AUTHZ_RULE], run: checkGatewayAuthorization },
+  { rules: [GATEWAY_HOSTS_RULE], run: checkGatewayHosts },
 ];
 
 /**
@@ -60,7 +63,8 @@ export function sortFindings(findings: readonly Finding[]): Finding[] {
 /**
  * Validates placed manifests: runs every check of {@link CHECKS} (rules `openapi`, `crd`, `duplicate`,
  * `dangling-reference`, `provider-order`, `provides-annotation`, `resources`, `image-tag`, `secret-values`,
- * `wave-order`, `webhook-order`, `static-cloud-keys`) and returns their findings sorted by object, rule, path and message. An empty array means valid.
+ * `wave-order`, `webhook-order`, `static-cloud-keys`, `gateway-authz`, `gateway-hosts`) and returns their findings sorted by
+ * object, rule, path and message. An empty array means valid.
  */
 export function validate(input: HarnessInput): Finding[] {
   return sortFindings(CHECKS.flatMap((check) => check.run(input)));

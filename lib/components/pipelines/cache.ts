@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { certificate, CertManagerRef, INJECT_CA_FROM_ANNOTATION, IssuerRef, selfSignedIssuer } from '../../core/cert-manager';
+import { certificate, CertManagerRef, certificatesWave, INJECT_CA_FROM_ANNOTATION, IssuerRef, selfSignedIssuer } from '../../core/cert-manager';
 import { KfkitContext } from '../../core/context';
 import { DatabaseTlsMode } from '../../core/database';
 import { CACHE_SERVER_DB_CONSUMER } from '../../core/database-consumers';
@@ -8,7 +8,6 @@ import { standardLabels } from '../../core/labels';
 import { allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { Wave } from '../../core/waves';
 import { clusterIpService, deployment } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
 import { PIPELINE_INSTALL_CONFIG } from './install-config';
@@ -90,18 +89,6 @@ const MYSQL_TLS: Readonly<Partial<Record<DatabaseTlsMode, string>>> = { 'disable
  * pod), cache-server → database and Kubernetes API; deployer → Kubernetes API.
  */
 export class PipelinesCache extends Construct {
-  /**
-   * The wave of certificates and what issues them at run time (the cache deployer, or cert-manager Issuers and
-   * Certificates), between cluster RBAC and the controllers that mount the certificates. Shared by name.
-   */
-  public static certificatesWave(scope: Construct): Wave {
-    const plan = KfkitContext.of(scope).plan;
-    return plan.ensureWave('certificates', {
-      description: 'Certificates and what issues them at run time (webhook serving certificates), issued before the servers that mount them.',
-      after: [plan.cluster],
-      before: [plan.controllers],
-    });
-  }
 
   /** The webhook server's Service (`cache-server`, 443 → 8443) and pods. */
   public readonly endpoint: PipelinesEndpoint;
@@ -203,7 +190,7 @@ export class PipelinesCache extends Construct {
   private deployer(ns: string, webhookName: string, resources: ResourceBudget | undefined): void {
     const ctx = KfkitContext.of(this);
     const deployer = new Construct(this, 'Deployer');
-    ctx.plan.assign(deployer, PipelinesCache.certificatesWave(this));
+    ctx.plan.assign(deployer, certificatesWave(this));
     const deployerIdentity = pipelinesIdentity(DEPLOYER);
     serviceAccountWithRole(deployer, {
       name: DEPLOYER_SA,
@@ -262,7 +249,7 @@ export class PipelinesCache extends Construct {
   private certManagerWebhook(ns: string, webhookName: string, certManager: CertManagerRef): void {
     const labels = { ...standardLabels(pipelinesIdentity(SERVER)), ...CERT_MANAGER_LABEL };
     const certificates = new Construct(this, 'Certificates');
-    KfkitContext.of(this).plan.assign(certificates, PipelinesCache.certificatesWave(this));
+    KfkitContext.of(this).plan.assign(certificates, certificatesWave(this));
     let issuer: IssuerRef | undefined = certManager.issuer;
     if (issuer === undefined) {
       selfSignedIssuer(certificates, 'Issuer', { name: WEBHOOK_ISSUER, namespace: ns, labels });
