@@ -27,8 +27,9 @@ export interface GeneratedSecretProps {
   /** Labels for the Job's pods and objects. */
   readonly identity: ComponentIdentity;
   /**
-   * Further Secrets (same namespace) the same Job creates from the same values, for consumers that read one
-   * credential under different Secret names or keys (a server's root password and its clients' password).
+   * Further Secrets the same Job creates from the same values, for consumers that read one credential under different
+   * Secret names or keys (a server's root password and its clients' password), in this namespace or another one (a
+   * client secret shared by an OAuth client and its identity provider).
    * @default - none: the Job creates only `name`
    */
   readonly sharedWith?: readonly SharedSecret[];
@@ -42,6 +43,12 @@ export interface GeneratedSecretProps {
 export interface SharedSecret {
   /** Name of the Secret. */
   readonly name: string;
+  /**
+   * Namespace of the Secret. In another namespace, the generator's ServiceAccount gets a Role there that allows
+   * creating Secrets and reading exactly the shared ones.
+   * @default - the namespace of the {@link GeneratedSecret}
+   */
+  readonly namespace?: string;
   /** Its keys, each mapped to a key of {@link GeneratedSecretProps.keys}, e.g. `{ root_password: 'password' }`. */
   readonly keys: Readonly<Record<string, string>>;
 }
@@ -49,14 +56,14 @@ export interface SharedSecret {
 /**
  * The Python program the Job runs: POST each Secret; a 409 (already exists) leaves it untouched. Only the standard
  * library is used. Inputs come from argv: namespace, name, JSON spec (`keys`, `labels` and, for shared Secrets,
- * `also`: a list of `{name, keys: {key: generated key}}`). With shared Secrets the Job first reads the existing
- * ones (GET on exactly those names) and reuses their values, so every Secret carries the same credential.
+ * `also`: a list of `{name, namespace?, keys: {key: generated key}}`). With shared Secrets the Job first reads the
+ * existing ones (GET on exactly those names) and reuses their values, so every Secret carries the same credential.
  */
 const PROGRAM = `
 import base64, json, os, secrets, ssl, sys, urllib.error, urllib.request
 namespace, name, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 sa = '/var/run/secrets/kubernetes.io/serviceaccount'
-base = 'https://%s:%s/api/v1/namespaces/%s/secrets' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'], namespace)
+api = 'https://%s:%s/api/v1/namespaces/' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'])
 tls = ssl.create_default_context(cafile=sa + '/ca.crt')
 token = open(sa + '/token').read().strip()
 def call(method, url, body=None):
@@ -64,35 +71,35 @@ def call(method, url, body=None):
     req.add_header('Authorization', 'Bearer ' + token)
     req.add_header('Content-Type', 'application/json')
     return json.loads(urllib.request.urlopen(req, context=tls, timeout=30).read() or b'{}')
-targets = [(name, {k: k for k in spec['keys']})] + [(s['name'], s['keys']) for s in spec.get('also', [])]
+targets = [(namespace, name, {k: k for k in spec['keys']})] + [(s.get('namespace', namespace), s['name'], s['keys']) for s in spec.get('also', [])]
 values = {}
 if len(targets) > 1:
-    for target, keys in targets:
+    for ns, target, keys in targets:
         try:
-            data = call('GET', base + '/' + target).get('data') or {}
+            data = call('GET', api + ns + '/secrets/' + target).get('data') or {}
         except urllib.error.HTTPError as e:
             if e.code == 404:
                 continue
-            print('reading Secret %s/%s failed: HTTP %d %s' % (namespace, target, e.code, e.read().decode()[:300]), file=sys.stderr)
+            print('reading Secret %s/%s failed: HTTP %d %s' % (ns, target, e.code, e.read().decode()[:300]), file=sys.stderr)
             sys.exit(1)
         for key, source in keys.items():
             if key in data and source not in values:
                 values[source] = base64.b64decode(data[key]).decode()
-                print('Secret %s/%s exists; reusing its %s' % (namespace, target, key))
+                print('Secret %s/%s exists; reusing its %s' % (ns, target, key))
 for k, v in spec['keys'].items():
     if k not in values:
         values[k] = v['literal'] if 'literal' in v else secrets.token_urlsafe(v['randomBytes'])
-for target, keys in targets:
+for ns, target, keys in targets:
     body = {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'Opaque', 'stringData': {k: values[s] for k, s in keys.items()},
-            'metadata': {'name': target, 'namespace': namespace, 'labels': spec['labels']}}
+            'metadata': {'name': target, 'namespace': ns, 'labels': spec['labels']}}
     try:
-        call('POST', base, body)
-        print('created Secret %s/%s' % (namespace, target))
+        call('POST', api + ns + '/secrets', body)
+        print('created Secret %s/%s' % (ns, target))
     except urllib.error.HTTPError as e:
         if e.code != 409:
-            print('creating Secret %s/%s failed: HTTP %d %s' % (namespace, target, e.code, e.read().decode()[:300]), file=sys.stderr)
+            print('creating Secret %s/%s failed: HTTP %d %s' % (ns, target, e.code, e.read().decode()[:300]), file=sys.stderr)
             sys.exit(1)
-        print('Secret %s/%s exists; left unchanged' % (namespace, target))
+        print('Secret %s/%s exists; left unchanged' % (ns, target))
 `.trim();
 
 /**
@@ -105,7 +112,7 @@ for target, keys in targets:
  * Secret's provider for the validation harness.
  *
  * With `sharedWith`, the same Job also creates further Secrets from the same values (one credential that a server
- * and its clients read under different names); it is annotated as the provider of each.
+ * and its clients read under different names), also in other namespaces; it is annotated as the provider of each.
  *
  * The Job is named after its spec ({@link oneShotJobName}: `<secret>-generator-<hash>`, see {@link GeneratedSecret.jobName}), since
  * a Job's pod template is immutable: a new image (catalog tag, registry mirror), program or key list makes a new
@@ -146,8 +153,11 @@ export class GeneratedSecret extends Construct {
     }
     const shared = props.sharedWith ?? [];
     const names = [props.name, ...shared.map((x) => x.name)];
+    const qualified = [`${props.namespace}/${props.name}`, ...shared.map((x) => `${x.namespace ?? props.namespace}/${x.name}`)];
     for (const [i, other] of shared.entries()) {
-      if (names.indexOf(other.name) !== i + 1) throw new Error(`GeneratedSecret ${props.name}: Secret "${other.name}" is named twice`);
+      if (qualified.indexOf(qualified[i + 1]) !== i + 1) {
+        throw new Error(`GeneratedSecret ${props.name}: Secret "${other.namespace !== undefined ? qualified[i + 1] : other.name}" is named twice`);
+      }
       if (Object.keys(other.keys).length === 0) throw new Error(`GeneratedSecret ${props.name}: shared Secret "${other.name}" has no keys`);
       for (const [key, source] of Object.entries(other.keys)) {
         if (!Object.hasOwn(props.keys, source)) {
@@ -164,22 +174,38 @@ export class GeneratedSecret extends Construct {
     const identity: ComponentIdentity = { ...props.identity, name: generator };
     const labels = standardLabels(identity);
 
-    serviceAccountWithRole(this, {
+    // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else — except, when
+    // it keeps several Secrets in step, read exactly those (to reuse the values of the ones that already exist).
+    const rulesIn = (namespace: string): k8s.PolicyRule[] => {
+      const here = qualified.filter((q) => q.startsWith(`${namespace}/`)).map((q) => q.slice(namespace.length + 1));
+      return [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        ...(shared.length > 0 ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: here }] : []),
+      ];
+    };
+    const { serviceAccount } = serviceAccountWithRole(this, {
       name: generator,
       namespace: props.namespace,
       labels,
       automountServiceAccountToken: false,
-      // `create` cannot be narrowed by resourceNames; the Job can create Secrets and do nothing else — except, when
-      // it keeps several Secrets in step, read exactly those (to reuse the values of the ones that already exist).
-      rules: [
-        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
-        ...(shared.length > 0 ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: names }] : []),
-      ],
+      rules: rulesIn(props.namespace),
     });
+    // The same rights in each other namespace a shared Secret lives in, bound to the ServiceAccount of this one.
+    const others = [...new Set(shared.map((x) => x.namespace ?? props.namespace))].filter((ns) => ns !== props.namespace);
+    for (const ns of others) {
+      new k8s.KubeRole(this, `Role-${ns}`, { metadata: { name: generator, namespace: ns, labels }, rules: rulesIn(ns) });
+      new k8s.KubeRoleBinding(this, `RoleBinding-${ns}`, {
+        metadata: { name: generator, namespace: ns, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: generator },
+        subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace: props.namespace }],
+      });
+    }
     const spec = JSON.stringify({
       keys: props.keys,
       labels: standardLabels(props.identity),
-      ...(shared.length > 0 ? { also: shared.map((x) => ({ name: x.name, keys: x.keys })) } : {}),
+      ...(shared.length > 0
+        ? { also: shared.map((x) => ({ name: x.name, ...(x.namespace !== undefined ? { namespace: x.namespace } : {}), keys: x.keys })) }
+        : {}),
     });
     const jobSpec: k8s.JobSpec = {
       backoffLimit: 4,
@@ -204,7 +230,7 @@ export class GeneratedSecret extends Construct {
         name: this.jobName,
         namespace: props.namespace,
         labels,
-        annotations: { [PROVIDES_ANNOTATION]: names.map((n) => `Secret/${props.namespace}/${n}`).join(',') },
+        annotations: { [PROVIDES_ANNOTATION]: qualified.map((q) => `Secret/${q}`).join(',') },
       },
       spec: jobSpec,
     });
