@@ -1,9 +1,15 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { KubeflowAuth } from './components/auth';
+import { ManagedCertManager } from './components/cert-manager';
+import { AwsLoadBalancerController, ClusterAutoscaler, nlbServiceAnnotations } from './components/cluster-addons';
 import { DatabaseBackup } from './components/database-backup';
 import { ExternalArtifactStore } from './components/external-artifact-store';
 import { ExternalDatabase } from './components/external-database';
+import { KubeflowGateway } from './components/gateway';
 import { GpuSupport } from './components/gpu';
+import { IstioMesh } from './components/istio';
+import { KnativeServing } from './components/knative';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
@@ -49,6 +55,20 @@ export class KubeflowPlatform extends Chart {
   public readonly backup?: DatabaseBackup;
   /** Kubeflow Pipelines, when enabled. */
   public readonly pipelines?: KubeflowPipelines;
+  /** cert-manager, when kfkit installs it (`certManager.mode: managed`). */
+  public readonly certManager?: ManagedCertManager;
+  /** The cluster-autoscaler (AWS), when enabled. */
+  public readonly clusterAutoscaler?: ClusterAutoscaler;
+  /** The AWS Load Balancer Controller, when enabled. */
+  public readonly loadBalancerController?: AwsLoadBalancerController;
+  /** The Istio mesh, when `istio.mode` is external or managed. */
+  public readonly mesh?: IstioMesh;
+  /** The Kubeflow gateway (with the mesh). */
+  public readonly gateway?: KubeflowGateway;
+  /** Authentication at the gateway, when `auth.mode` is dex or oidc. */
+  public readonly auth?: KubeflowAuth;
+  /** Knative Serving, when `knative.mode` is external or managed. */
+  public readonly knative?: KnativeServing;
   /** GPU pools and their node agents (device plugin, DCGM exporter), when GPU pools are configured. */
   public readonly gpu?: GpuSupport;
 
@@ -72,11 +92,64 @@ export class KubeflowPlatform extends Chart {
         namespace: config.gpu.namespace, pools: config.gpu.pools.map(gpuPool), devicePlugin: config.gpu.devicePlugin, dcgmExporter: config.gpu.dcgmExporter,
       });
     }
-    // cert-manager installed by the cluster admins: kfkit emits only Kubeflow's own Issuers and Certificates.
+    // cert-manager installed by the cluster admins (kfkit emits only Kubeflow's own Issuers and Certificates), or by kfkit.
     let certManager: CertManagerRef | undefined;
     if (config.certManager.mode === 'external') {
       declareExternalCertManager(this.context, config.certManager.version);
       certManager = { issuer: config.certManager.issuer };
+    } else if (config.certManager.mode === 'managed') {
+      this.certManager = new ManagedCertManager(this, 'CertManager', {
+        issuer: config.certManager.issuer, acme: config.istio.mode !== 'none' && config.gateway.tls.type === 'acme',
+      });
+      certManager = this.certManager;
+    }
+    const aws = config.cloud.aws;
+    const addons = config.addons;
+    // The schema guarantees clusterName, vpcId and the roles of enabled add-ons.
+    if (addons.clusterAutoscaler.enabled && aws) {
+      const ca = addons.clusterAutoscaler;
+      this.clusterAutoscaler = new ClusterAutoscaler(this, 'ClusterAutoscaler', {
+        clusterName: aws.clusterName ?? '', region: aws.region, roleArn: aws.roles.clusterAutoscaler ?? '',
+        expander: ca.expander, priorities: ca.priorities, scaleDown: ca.scaleDown,
+      });
+    }
+    const lb = addons.awsLoadBalancerController;
+    if (lb.enabled && aws) {
+      this.loadBalancerController = new AwsLoadBalancerController(this, 'AwsLoadBalancerController', {
+        clusterName: aws.clusterName ?? '', region: aws.region, vpcId: aws.vpcId ?? '', roleArn: aws.roles.loadBalancerController ?? '',
+        replicas: lb.replicas,
+        webhookCertificates: config.gitops.helm.delivery === 'argocd' && config.certManager.mode !== 'none' ? 'cert-manager' : 'chart',
+      });
+    }
+    if (config.istio.mode !== 'none') {
+      this.mesh = new IstioMesh(this, 'Istio', { mode: config.istio.mode, dataplane: config.istio.dataplane, version: config.istio.version });
+      // Kubeflow's namespace is in the mesh, as upstream's: mTLS between its parts, identities for authorization policies.
+      this.mesh.enrol(this.platformNamespace);
+      const annotations = {
+        ...(this.loadBalancerController && config.gateway.service.type === 'LoadBalancer'
+          ? nlbServiceAnnotations({
+            scheme: lb.gatewayLoadBalancer.scheme, sourceRanges: lb.gatewayLoadBalancer.sourceRanges, healthCheck: { port: 15021, path: '/healthz/ready' },
+          })
+          : {}),
+        ...config.gateway.service.annotations,
+      };
+      this.gateway = new KubeflowGateway(this, 'Gateway', {
+        mesh: this.mesh, namespace: this.platformNamespace.name, host: config.gateway.host, tls: config.gateway.tls, certManager,
+        service: { type: config.gateway.service.type, annotations }, userHeaders: config.auth.mode !== 'none' ? config.auth.userHeaders : undefined,
+      });
+      if (config.auth.mode !== 'none') {
+        this.auth = new KubeflowAuth(this, 'Auth', {
+          gateway: this.gateway, mode: config.auth.mode, userHeaders: config.auth.userHeaders, machineTokens: config.auth.machineTokens,
+          dex: config.auth.mode === 'dex' ? config.auth.dex : undefined,
+          oidc: config.auth.oidc,
+          // cert-manager's HTTP-01 solver answers through the gateway, before anyone can log in.
+          publicPaths: config.gateway.tls.type === 'acme' ? ['/.well-known/acme-challenge/*'] : undefined,
+        });
+        this.mesh.addExtensionProvider(this.auth.extensionProvider);
+      }
+      if (config.knative.mode !== 'none') {
+        this.knative = new KnativeServing(this, 'Knative', { mode: config.knative.mode, version: config.knative.version, mesh: this.mesh, gateway: this.gateway });
+      }
     }
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
@@ -84,6 +157,8 @@ export class KubeflowPlatform extends Chart {
       this.pipelines = new KubeflowPipelines(this, 'Pipelines', {
         namespace: this.platformNamespace.name, database: this.database, store: this.artifactStore, mode: config.pipelines.mode, certManager,
       });
+      // The KFP UI serves under /pipeline (its base path), behind the gateway; upstream's route times out after 300 s.
+      this.gateway?.expose(this, 'PipelinesUiRoute', { name: 'ml-pipeline-ui', prefix: '/pipeline', backend: this.pipelines.ui.endpoint, timeout: '300s' });
     }
     if (this.database.inCluster && config.backup.enabled) {
       this.backup = new DatabaseBackup(this, 'DatabaseBackup', {

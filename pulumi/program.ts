@@ -76,7 +76,9 @@ export function deployWaves(s: Synthesized, opts: pulumi.ComponentResourceOption
     ];
     const releases = s.helmReleases.filter((r) => r.wave === wave.index).map((r) => helmRelease(r, { ...opts, dependsOn }));
     out.push({ wave, objects, groups, releases, dependsOn });
-    previous = [...groups, ...releases];
+    // A wave whose objects are all delivered otherwise (Flux chart sources) has no resources here: the next wave
+    // keeps depending on the last wave that has some.
+    if (groups.length + releases.length > 0) previous = [...groups, ...releases];
   }
   return out;
 }

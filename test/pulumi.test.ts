@@ -54,6 +54,11 @@ const ACCOUNT = '210987654321';
 const REGION = 'us-west-2';
 const ISSUER = `oidc.eks.${REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF`;
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines-7f3e2a1`;
+const VPC_ID = 'vpc-0123456789abcdef0';
+const ADDON_ROLES = {
+  clusterAutoscaler: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-cluster-autoscaler-5e4d3c2`,
+  loadBalancerController: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-lb-controller-1b2c3d4`,
+};
 const BUCKET = 'kfkit-dev-artifacts-9d8c7b6';
 const DB_HOST = 'kfkit-dev-db-1a2b3c4.abcdefghijkl.us-west-2.rds.amazonaws.com';
 const CLOUD_STACK = 'organization/kfkit-aws/aws-dev';
@@ -67,10 +72,10 @@ function cloudOutputs(over: Partial<CloudOutputs> = {}): CloudOutputs {
     namespace: 'kubeflow',
     cluster: {
       name: 'kfkit-dev', endpoint: 'https://0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com', oidcIssuerUrl: `https://${ISSUER}`,
-      oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`, nodeSecurityGroupId: 'sg-0123456789abcdef0', kubeconfig: KUBECONFIG,
+      oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`, nodeSecurityGroupId: 'sg-0123456789abcdef0', vpcId: VPC_ID, kubeconfig: KUBECONFIG,
     },
     bucket: { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}`, region: REGION },
-    roles: { pipelines: ROLE, profiles: {} },
+    roles: { pipelines: ROLE, profiles: {}, ...ADDON_ROLES },
     database: {
       engine: 'mysql', host: DB_HOST, port: 3306, tlsMode: 'required', secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-5678`,
     },
@@ -146,7 +151,7 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
   test('without kfkit:cloudStack: the overlay named by the stack, validated first, deployed with the default provider', async () => {
     const dir = withOverlays({ broken: 'stack: local\nnamespace: Bad\n' });
     await expect(program.program('broken', stackConfig({}), path.join(dir, 'overlays'))).rejects.toThrow(/namespace: .*DNS label/);
-    await expect(program.program('staging', stackConfig({}))).rejects.toThrow(/kfkit:env: no overlay "staging" .*available: aws-dev, aws-prod, local, onprem/);
+    await expect(program.program('staging', stackConfig({}))).rejects.toThrow(/kfkit:env: no overlay "staging" .*available: aws-dev, aws-prod, full, local, local-auth, onprem/);
     await settle();
     expect(registered).toEqual([]);
 
@@ -170,7 +175,10 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
     expect(inputs.cloud?.stack).toBe(CLOUD_STACK);
     const c = inputs.config;
     expect(c.objectStore).toMatchObject({ type: 'external', provider: 's3', bucket: BUCKET, region: REGION, credentials: { type: 'irsa' } });
-    expect(c.cloud.aws).toEqual({ region: REGION, oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`, roles: { pipelines: ROLE } });
+    expect(c.cloud.aws).toEqual({
+      region: REGION, clusterName: 'kfkit-dev', vpcId: VPC_ID, oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`,
+      roles: { pipelines: ROLE, ...ADDON_ROLES },
+    });
     expect(c.database).toMatchObject({
       type: 'external', engine: 'mysql', host: DB_HOST, port: 3306, tls: { mode: 'required' },
       credentialsSecret: { name: 'metadata-db-credentials', usernameKey: 'username', passwordKey: 'password' },
@@ -184,7 +192,10 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
     cloudStackOutput = cloudOutputs();
     const out = await program.program('aws-dev', stackConfig({ env: 'aws-dev', cloudStack: CLOUD_STACK }));
     await settle();
-    expect(out.waves).toEqual(['00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-gpu', '05-credentials', '06-certificates', '07-controllers']);
+    expect(out.waves).toEqual([
+      '00-crds', '01-chart-sources', '02-namespaces', '03-isolation', '04-cluster-addons', '05-cluster', '06-gpu', '07-credentials', '08-certificates',
+      '09-controllers',
+    ]);
 
     const objects = deployedObjects();
     const sa = objects.find((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'ml-pipeline');

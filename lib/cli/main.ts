@@ -69,6 +69,7 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
       }),
     });
     io.err(`kfkit synth: ${env}: ${synthesized.objects.length} objects in ${synthesized.waves.length} waves, validated (${Date.now() - t0} ms)`);
+    for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }
   for (const { env, files } of rendered) {
     const dir = path.resolve(io.cwd, opts.out, env);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHARTS } from '../core/charts';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
@@ -55,7 +56,10 @@ export const gatewaySchema = z.strictObject({
 
 const userHeadersSchema = z.strictObject({
   userId: headerName.default('kubeflow-userid').meta({ description: 'Header carrying the authenticated user id. Default: kubeflow-userid.' }),
-  userIdPrefix: z.string().max(64).default('').meta({ description: 'Prefix in front of the user id in that header. Default: none.' }),
+  userIdPrefix: z.string().max(64).default('').meta({
+    description: 'Prefix in front of the user id in that header; must stay empty with auth.mode dex or oidc (the gateway copies the '
+      + 'token\'s claim as it is). Default: none.',
+  }),
   groups: headerName.default('kubeflow-groups').meta({ description: 'Header carrying the user\'s groups. Default: kubeflow-groups.' }),
 }).prefault({});
 
@@ -94,8 +98,8 @@ const machineTokensSchema = z.strictObject({
     .meta({ description: 'Issuer of the cluster\'s service-account tokens (`kubectl get --raw /.well-known/openid-configuration`). '
       + 'Default: https://kubernetes.default.svc.cluster.local (kind, most on-prem clusters); EKS: the cluster\'s OIDC issuer URL.' }),
   jwksUri: httpsUrl.optional().meta({
-    description: 'Where Istio fetches the signing keys. Default: <issuer>/openid/v1/jwks for public issuers (EKS); for the in-cluster issuer '
-      + 'kfkit serves the keys through a small proxy in the auth namespace.',
+    description: 'Where Istio fetches the signing keys. Default: discovered from the issuer for public issuers (EKS); for an in-cluster issuer '
+      + 'kfkit serves the API server\'s keys through a small proxy (cluster-jwks-proxy) in the oauth2-proxy namespace.',
   }),
 }).prefault({});
 
@@ -163,6 +167,15 @@ export function meshIssues(c: MeshConfigView): MeshIssue[] {
   if (c.auth.mode !== 'oidc' && c.auth.oidc !== undefined) {
     out.push({ path: ['auth', 'oidc'], message: 'applies only with auth.mode oidc' });
   }
+  if (c.auth.mode !== 'none' && c.auth.userHeaders.userIdPrefix !== '') {
+    out.push({
+      path: ['auth', 'userHeaders', 'userIdPrefix'],
+      message: 'the gateway copies the token\'s claim into the header as it is and cannot add a prefix; leave userIdPrefix empty',
+    });
+  }
+  if (c.auth.mode !== 'none' && c.gateway.host.startsWith('*')) {
+    out.push({ path: ['gateway', 'host'], message: 'login needs one host name for its issuer and redirect URLs; set gateway.host without *' });
+  }
   if (c.auth.mode === 'dex' && c.auth.dex.staticUsers.length === 0 && c.auth.dex.connectors.length === 0) {
     out.push({ path: ['auth', 'dex'], message: 'Dex needs at least one static user (local stack) or one connector, or nobody can log in' });
   }
@@ -182,6 +195,14 @@ export function meshIssues(c: MeshConfigView): MeshIssue[] {
     if (ids.has(conn.id)) out.push({ path: ['auth', 'dex', 'connectors', i, 'id'], message: `connector id ${conn.id} is used twice` });
     ids.add(conn.id);
   });
+  const managedKnative = CHARTS['knative-operator'].version.replace(/^v/, '');
+  const managedLine = managedKnative.split('.').slice(0, 2).join('.');
+  if (c.knative.mode === 'managed' && RELEASE_PATTERN.test(c.knative.version) && c.knative.version !== managedLine && c.knative.version !== managedKnative) {
+    out.push({
+      path: ['knative', 'version'],
+      message: `managed mode installs Knative Serving ${managedKnative} (pinned with the operator chart): set ${managedLine}, or use mode external with the release your cluster runs`,
+    });
+  }
   if (c.knative.mode !== 'none' && !meshOn) {
     out.push({ path: ['knative', 'mode'], message: 'Knative Serving uses net-istio: set istio.mode to external or managed' });
   }

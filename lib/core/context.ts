@@ -58,6 +58,7 @@ export class KfkitContext extends Construct {
   private readonly runtime = new Set<ImageKey>();
   private readonly protectedObjects = new Map<IConstruct, string>();
   private readonly releases: HelmRelease[] = [];
+  private readonly requirementSources: (() => readonly string[])[] = [];
 
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
@@ -69,6 +70,19 @@ export class KfkitContext extends Construct {
   public addHelmRelease(release: HelmRelease): void {
     if (this.releases.some((r) => r.ref === release.ref)) throw new Error(`${release.node.path}: a Helm release ${release.ref} already exists`);
     this.releases.push(release);
+  }
+
+  /**
+   * Registers what the cluster must provide beyond APIs (e.g. an external Istio's mesh config), read when the tree is
+   * collected so later additions count; `kfkit synth` prints the list and writes it to kfkit.json.
+   */
+  public addRequirements(source: () => readonly string[]): void {
+    this.requirementSources.push(source);
+  }
+
+  /** What the cluster must provide beyond the external APIs, unique, in registration order. */
+  public get requirements(): string[] {
+    return [...new Set(this.requirementSources.flatMap((source) => source()))];
   }
 
   /** Managed Helm releases, sorted by `<namespace>/<releaseName>`. */

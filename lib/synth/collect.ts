@@ -55,6 +55,8 @@ export interface Synthesized {
   readonly runtimeImages: readonly string[];
   /** Managed Helm releases, sorted by `<namespace>/<releaseName>`. */
   readonly helmReleases: readonly SynthesizedHelmRelease[];
+  /** What the cluster must provide beyond the external APIs (an external mesh's configuration, CRDs of waypoints). */
+  readonly requirements: readonly string[];
 }
 
 function objectKey(m: K8sObject): string {
@@ -121,6 +123,7 @@ export function collect(root: IConstruct): Synthesized {
     waves,
     objects,
     helmReleases,
+    requirements: ctx.requirements,
     externalApis: ctx.externalApis,
     externalObjects: ctx.externalObjects,
     runtimeImages: ctx.runtimeImages,

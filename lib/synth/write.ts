@@ -87,6 +87,10 @@ export function renderTree(s: Synthesized, options: RenderOptions): Map<string, 
     waves: s.waves,
     externalApis: s.externalApis,
     externalObjects: s.externalObjects,
+    requirements: s.requirements,
+    helmReleases: s.helmReleases.map((r) => ({
+      namespace: r.namespace, releaseName: r.releaseName, repository: r.chart.repository, chart: r.chart.chart, version: r.chart.version, wave: r.wave,
+    })),
     runtimeImages: s.runtimeImages,
   };
   files.set(TREE_METADATA, `${JSON.stringify(metadata, null, 2)}\n`);

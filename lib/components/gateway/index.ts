@@ -175,6 +175,13 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
     if (!SERVICE_TYPES.includes(serviceType)) throw new Error(`KubeflowGateway: service.type "${serviceType}" must be one of ${SERVICE_TYPES.join(', ')}`);
 
     this.mesh = mesh;
+    if (mesh.mode === 'external') {
+      // kfkit's ingress gateway lives in the admins' mesh namespace under upstream's names.
+      KfkitContext.of(this).addRequirements(() => [
+        `namespace ${mesh.namespace} admits injected gateways (not labelled istio-injection=disabled) and runs no other istio-ingressgateway: `
+        + 'kfkit installs Kubeflow\'s ingress gateway there under that name',
+      ]);
+    }
     this.host = props.host;
     this.url = `https://${props.host}`;
     this.userHeaders = props.userHeaders;

@@ -242,6 +242,7 @@ export class IstioMesh extends Construct implements IMesh {
     for (const p of props.extensionProviders ?? []) this.addExtensionProvider(p);
 
     const ctx = KfkitContext.of(this);
+    ctx.addRequirements(() => this.requirements);
     if (this.mode === 'external') {
       for (const api of ISTIO_APIS) {
         for (const kind of api.kinds) {
