@@ -91,7 +91,7 @@ describe('invalid overlays fail with the field path and write nothing', () => {
       'cloud.aws.roles.pipelines', /must be an AWS iam ARN/],
     ['backups with Workload Identity', 'stack: local\nobjectStore:\n  type: external\n  provider: gcs\n  bucket: kf-artifacts\n  credentials: { type: workload-identity, gcpServiceAccount: kfp@proj.iam.gserviceaccount.com }\n',
       'backup.enabled', /cannot use GKE Workload Identity/],
-    ['multi-user pipelines before mesh and auth exist', 'stack: local\npipelines:\n  mode: multi-user\n', 'pipelines.mode', /needs the Istio gateway/],
+    ['multi-user pipelines without mesh and auth', 'stack: local\npipelines:\n  mode: multi-user\n', 'pipelines.mode', /multi-user needs authentication.*auth\.mode/],
     ['Workload Identity with Pipelines', 'stack: local\nbackup: { enabled: false }\nobjectStore:\n  type: external\n  provider: gcs\n  bucket: kf-artifacts\n  credentials: { type: workload-identity, gcpServiceAccount: kfp@proj.iam.gserviceaccount.com }\n',
       'objectStore.credentials.type', /reaches the artifact store through the S3 API with keys/],
     ['bad backup schedule', 'stack: local\nbackup:\n  schedule: daily\n', 'backup.schedule', /cron schedule with five fields/],

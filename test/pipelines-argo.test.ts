@@ -4,7 +4,6 @@ import { MysqlDatabase } from '../lib/components/mysql';
 import { ExternalArtifactStore } from '../lib/components/external-artifact-store';
 import { ArgoArtifactRepository, ArgoWorkflowController, ArgoWorkflowControllerProps } from '../lib/components/pipelines/argo';
 import { ARGO_KIND_NAMES, PipelinesCrds, PipelinesCrdsProps, SCHEDULED_WORKFLOW_V1BETA1, VIEWER_V1BETA1 } from '../lib/components/pipelines/crds';
-import { PipelinesMode } from '../lib/components/pipelines/shared';
 import { SeaweedfsArtifactStore } from '../lib/components/seaweedfs';
 import { IArtifactStore } from '../lib/core/artifact-store';
 import { KfkitContext } from '../lib/core/context';
@@ -414,10 +413,6 @@ describe('Argo workflow controller with other stores and modes', () => {
 
   test('GKE Workload Identity is refused with the fix', () => {
     expect(() => build({ store: 'workload-identity' })).toThrow(/cannot use GKE Workload Identity.*HMAC keys in a Secret/);
-  });
-
-  test('multi-user mode is refused (cluster-wide Argo not built yet)', () => {
-    expect(() => build({ argo: { mode: 'multi-user' as PipelinesMode } })).toThrow(/mode multi-user is not supported yet/);
   });
 
   test('resources are configurable', () => {

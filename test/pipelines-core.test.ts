@@ -458,11 +458,6 @@ describe('guards', () => {
     }
   });
 
-  test('PipelinesApiServer: multi-user mode is not implemented yet', () => {
-    const { chart, base, config } = parts();
-    expect(() => new PipelinesApiServer(chart, 'Api', { ...base, mode: 'multi-user', installConfig: config })).toThrow(/mode multi-user is not implemented yet/);
-  });
-
   test('PipelinesApiServer: the install config must be made for the same database engine', () => {
     const { chart, base, config } = parts();
     const postgres = new PostgresDatabase(chart, 'Pg', { namespace: NS });
@@ -489,18 +484,16 @@ describe('guards', () => {
     expect(() => new PipelinesApiServer(chart, 'Api', { ...base, installConfig: config })).toThrow(/cannot use GKE Workload Identity/);
   });
 
-  test('PersistenceAgent and ScheduledWorkflowController: standalone only, same namespace as the API server, sane numbers', () => {
+  test('PersistenceAgent and ScheduledWorkflowController: same namespace as the API server, sane numbers', () => {
     const { chart, base, config } = parts();
     const apiServer = new PipelinesApiServer(chart, 'Api', { ...base, installConfig: config });
     const agent = (props: Partial<PersistenceAgentProps>) => () => new PersistenceAgent(chart, `A${Math.random()}`, { ...base, apiServer, ...props });
     const swf = (props: Partial<ScheduledWorkflowControllerProps>) => () => new ScheduledWorkflowController(chart, `S${Math.random()}`, {
       ...base, apiServer, installConfig: config, ...props,
     });
-    expect(agent({ mode: 'multi-user' })).toThrow(/PersistenceAgent: mode "multi-user" is not implemented yet/);
     expect(agent({ namespace: 'other' })).toThrow(/PersistenceAgent: the API server runs in kubeflow/);
     expect(agent({ workers: 0 })).toThrow(/workers 0 must be a positive whole number/);
     expect(agent({ ttlSecondsAfterWorkflowFinish: 1.5 })).toThrow(/ttlSecondsAfterWorkflowFinish 1.5 must be a positive whole number/);
-    expect(swf({ mode: 'multi-user' })).toThrow(/ScheduledWorkflowController: mode "multi-user" is not implemented yet/);
     expect(swf({ namespace: 'other' })).toThrow(/ScheduledWorkflowController: the API server runs in kubeflow/);
     expect(swf({ clientQps: 0 })).toThrow(/clientQps 0 must be a positive number/);
     expect(swf({ resyncIntervalSeconds: -30 })).toThrow(/resyncIntervalSeconds -30 must be a positive number/);

@@ -3,7 +3,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
-import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { ExternalArtifactStore } from '../lib/components/external-artifact-store';
 import { ExternalDatabase } from '../lib/components/external-database';
@@ -510,18 +509,6 @@ describe('guards', () => {
     const props: PipelinesPartProps = { namespace: NS, database: database(chart, db), store: store(chart, 'seaweedfs'), mode: 'standalone' };
     return { chart, props };
   };
-
-  const factories: [string, (c: Chart, p: PipelinesPartProps) => Construct][] = [
-    ['MetadataService', (c: Chart, p: PipelinesPartProps) => new MetadataService(c, 'X', p)],
-    ['PipelinesUi', (c: Chart, p: PipelinesPartProps) => new PipelinesUi(c, 'X', p)],
-    ['VisualizationServer', (c: Chart, p: PipelinesPartProps) => new VisualizationServer(c, 'X', p)],
-    ['ViewerController', (c: Chart, p: PipelinesPartProps) => new ViewerController(c, 'X', p)],
-    ['PipelinesCache', (c: Chart, p: PipelinesPartProps) => new PipelinesCache(c, 'X', p)],
-  ];
-  test.each(factories)('%s refuses multi-user mode (not implemented yet)', (name, make) => {
-    const { chart, props } = parts();
-    expect(() => make(chart, { ...props, mode: 'multi-user' })).toThrow(`${name}: mode "multi-user" is not implemented yet; only standalone`);
-  });
 
   test('the cache refuses PostgreSQL (cache-server 2.17.0 speaks MySQL only)', () => {
     const { chart, props } = parts('postgresql');

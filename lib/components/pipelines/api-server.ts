@@ -10,7 +10,8 @@ import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { DB_DRIVER, PipelineInstallConfig } from './install-config';
 import {
-  BACKEND_POD_SECURITY, checkDatabaseConsumer, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps, SAFE_TO_EVICT, waitForContainer,
+  BACKEND_POD_SECURITY, checkDatabaseConsumer, pipelinesIdentity, pipelinesPeer, PipelinesEndpoint, PipelinesPartProps, PROFILE_RUNNER_SERVICE_ACCOUNT,
+  SAFE_TO_EVICT, waitForContainer,
 } from './shared';
 
 /** Upstream names and ports of the API server (kubeflow/pipelines 2.17.0 manifests/kustomize/base/pipeline). */
@@ -23,6 +24,11 @@ export const API_SERVER = {
 
 /** Upstream's Deployment name of the visualization server, which the API server proxies visualization requests to. */
 const VISUALIZATION_SERVER = { name: 'ml-pipeline-visualizationserver', port: 8888 } as const;
+/**
+ * The multi-user API server's extra settings (`MULTIUSER`, the profile runner ServiceAccount, the visualization
+ * server's address). Upstream generates it with a content hash suffix; kfkit's names carry no hash.
+ */
+export const API_SERVER_CONFIG = 'pipeline-api-server-config';
 /** Upstream's Deployment name of ML Metadata's gRPC server. */
 const METADATA_GRPC_DEPLOYMENT = 'metadata-grpc-deployment';
 
@@ -68,12 +74,12 @@ function mysqlTlsParam(mode: DatabaseTlsMode): string {
 }
 
 /**
- * The Kubeflow Pipelines API server (`ml-pipeline`, KFP 2.17.0, standalone mode) as upstream's platform-agnostic
- * install ships it: Deployment, container, ServiceAccount and Service `ml-pipeline` (http 8888, grpc 8887), its
- * namespaced Role (31 permissions), environment names, probes and the `wait-for-database` / `wait-for-metadata-grpc`
- * init containers. The database address, driver and names come from the {@link IDatabase} through
- * `pipeline-install-config`, its credentials from the database's Secret; the store's address, TLS, region and bucket
- * from the {@link IArtifactStore}, its keys from the store's Secret. With PostgreSQL, the environment is upstream's
+ * The Kubeflow Pipelines API server (`ml-pipeline`, KFP 2.17.0) as upstream's platform-agnostic install ships it:
+ * Deployment, container, ServiceAccount and Service `ml-pipeline` (http 8888, grpc 8887), its namespaced Role
+ * (31 permissions), environment names, probes and the `wait-for-database` / `wait-for-metadata-grpc` init containers.
+ * The database address, driver and names come from the {@link IDatabase} through `pipeline-install-config`, its
+ * credentials from the database's Secret; the store's address, TLS, region and bucket from the
+ * {@link IArtifactStore}, its keys from the store's Secret. With PostgreSQL, the environment is upstream's
  * PostgreSQL install's (`DBCONFIG_POSTGRESQLCONFIG_*`), plus `DBDRIVERNAME`, the variable the 2.17.0 server
  * actually reads its driver from (upstream's `DB_DRIVER_NAME` is read by nothing).
  *
@@ -88,6 +94,11 @@ function mysqlTlsParam(mode: DatabaseTlsMode): string {
  * `config.json` otherwise supplies `minio`/`minio123`, which would shadow the role (2.17.0 accepts both keys empty
  * as "use the AWS credential chain"; kubeflow/pipelines#12508). GCS Workload Identity is refused: the 2.17.0 server
  * reaches the store through the S3 API only.
+ *
+ * Multi-user (upstream's multi-user install): the user-id header and prefix from `pipeline-install-config`
+ * (`KUBEFLOW_USERID_*`), ConfigMap `pipeline-api-server-config` read with envFrom (`MULTIUSER=true`, runs in profile
+ * namespaces as `default-editor`, the visualization server's address), and a ClusterRole/ClusterRoleBinding
+ * `ml-pipeline` beside the Role, with upstream's cluster-wide rules (the Role's but MLflow experiments).
  *
  * Security: restricted pod as UID 1000, GID 0 (upstream's; the image's default user is root), read-only root with
  * an emptyDir on `/tmp` (Go spools large pipeline uploads there); the ServiceAccount token is mounted because the
@@ -116,7 +127,6 @@ export class PipelinesApiServer extends Construct {
   public constructor(scope: Construct, id: string, props: PipelinesApiServerProps) {
     super(scope, id);
     const { database, store, namespace, installConfig: config } = props;
-    if (props.mode !== 'standalone') fail(`mode ${props.mode} is not implemented yet; only standalone`);
     const engine = database.engine;
     if (config.dbType !== DB_DRIVER[engine]) {
       fail(`installConfig was made for database driver ${config.dbType}, but the database is ${engine}; give both the same IDatabase`);
@@ -190,7 +200,16 @@ export class PipelinesApiServer extends Construct {
         cfg('DBDRIVERNAME', k.dbType),
       ];
 
+    const multiUser = props.mode === 'multi-user';
+    // Multi-user: the header the gateway puts the authenticated user in, read from the install config as upstream's.
+    const userHeader: k8s.EnvVar[] = multiUser
+      ? [
+        { name: 'KUBEFLOW_USERID_HEADER', valueFrom: { configMapKeyRef: { name: config.name, key: k.userIdHeader, optional: true } } },
+        { name: 'KUBEFLOW_USERID_PREFIX', valueFrom: { configMapKeyRef: { name: config.name, key: k.userIdPrefix, optional: true } } },
+      ]
+      : [];
     const env: k8s.EnvVar[] = [
+      ...userHeader,
       value('PUBLISH_LOGS', String(props.publishLogs ?? true)),
       value('LOG_LEVEL', props.logLevel ?? 'info'),
       value('PIPELINE_LOG_LEVEL', String(props.pipelineLogLevel ?? 1)),
@@ -218,6 +237,17 @@ export class PipelinesApiServer extends Construct {
       cfg('V1_ALLOWED_NAMESPACES', k.v1AllowedNamespaces),
     ];
 
+    const common: k8s.PolicyRule[] = [
+      { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'delete'] },
+      { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
+      { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows'], verbs: ['create', 'get', 'list', 'update', 'patch', 'delete'] },
+      { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows/finalizers'], verbs: ['update'] },
+      { apiGroups: ['pipelines.kubeflow.org'], resources: ['pipelines'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+    ];
+    const launcherConfig: k8s.PolicyRule = { apiGroups: [''], resources: ['configmaps'], resourceNames: [config.launcherConfigName], verbs: ['get'] };
+    const mlflowSecret: k8s.PolicyRule = { apiGroups: [''], resources: ['secrets'], resourceNames: ['kfp-mlflow-credentials'], verbs: ['get'] };
     serviceAccountWithRole(this, {
       name: API_SERVER.name,
       namespace,
@@ -225,18 +255,29 @@ export class PipelinesApiServer extends Construct {
       annotations: store.serviceAccountAnnotations(),
       automountServiceAccountToken: false,
       rules: [
-        { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'delete'] },
-        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
-        { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows'], verbs: ['create', 'get', 'list', 'update', 'patch', 'delete'] },
-        { apiGroups: ['kubeflow.org'], resources: ['scheduledworkflows/finalizers'], verbs: ['update'] },
-        { apiGroups: ['pipelines.kubeflow.org'], resources: ['pipelines'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
-        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        ...common,
         { apiGroups: ['mlflow.kubeflow.org'], resources: ['experiments'], verbs: ['get', 'list', 'create', 'update'] },
-        { apiGroups: [''], resources: ['configmaps'], resourceNames: [config.launcherConfigName], verbs: ['get'] },
-        { apiGroups: [''], resources: ['secrets'], resourceNames: ['kfp-mlflow-credentials'], verbs: ['get'] },
+        launcherConfig,
+        mlflowSecret,
       ],
+      // Multi-user: the same but MLflow experiments in every namespace (upstream's ClusterRole ml-pipeline): runs,
+      // recurring runs and the launcher configuration live in the profile namespaces.
+      ...(multiUser ? { clusterRules: [...common, launcherConfig, mlflowSecret] } : {}),
     });
+    let envFrom: k8s.EnvFromSource[] | undefined;
+    if (multiUser) {
+      // Upstream's params of the multi-user API server (a generated ConfigMap, read with envFrom).
+      const serverConfig = new k8s.KubeConfigMap(this, 'MultiUserConfig', {
+        metadata: { name: API_SERVER_CONFIG, namespace, labels },
+        data: {
+          MULTIUSER: 'true',
+          DEFAULTPIPELINERUNNERSERVICEACCOUNT: PROFILE_RUNNER_SERVICE_ACCOUNT,
+          VISUALIZATIONSERVICE_NAME: VISUALIZATION_SERVER.name,
+          VISUALIZATIONSERVICE_PORT: String(VISUALIZATION_SERVER.port),
+        },
+      });
+      envFrom = [{ configMapRef: { name: serverConfig.metadata.name } }];
+    }
     clusterIpService(this, {
       name: API_SERVER.name,
       namespace,
@@ -266,6 +307,7 @@ export class PipelinesApiServer extends Construct {
             { name: 'grpc', containerPort: API_SERVER.grpcPort, protocol: 'TCP' },
           ],
           env,
+          envFrom,
           resources: props.resources ?? { cpu: { request: '250m' }, memory: { request: '500Mi', limit: '1Gi' } },
           volumeMounts: [
             // Trust bundle of the MLflow plugin (plugins.mlflow.tls.caBundlePath), when ConfigMap mlflow-tracking-ca exists.

@@ -95,22 +95,25 @@ const CONFIG_MAP = 'workflow-controller-configmap';
 const RUNNER = 'pipeline-runner';
 const METRICS_PORT = 9090;
 const HEALTH_PORT = 6060;
-/** Port of the KFP API server's gRPC API, which the v2 driver and launcher call (pod port of `ml-pipeline`). */
-const ML_PIPELINE_GRPC_PORT = 8887;
-/** Port of ML Metadata's gRPC server (pod port of `metadata-grpc-deployment`). */
-const METADATA_GRPC_PORT = 8080;
 /**
  * Key format of upstream KFP's artifact repository: per namespace and workflow, dated, so pod names never collide
  * across the cluster's lifetime; `private-artifacts/<namespace>/` is also the prefix multi-user tenancy scopes.
  */
 const KEY_FORMAT = 'private-artifacts/{{workflow.namespace}}/{{workflow.name}}/{{workflow.creationTimestamp.Y}}/'
   + '{{workflow.creationTimestamp.m}}/{{workflow.creationTimestamp.d}}/{{pod.name}}';
+/** The part of the key format after a namespace's prefix (upstream's per-namespace repositories write the prefix literally). */
+export const KEY_FORMAT_AFTER_PREFIX = '{{workflow.name}}/{{workflow.creationTimestamp.Y}}/{{workflow.creationTimestamp.m}}/'
+  + '{{workflow.creationTimestamp.d}}/{{pod.name}}';
+/** Label KFP's v2 compiler puts on every pod of a pipeline run (`spec.podMetadata`). */
+export const RUN_POD_LABEL = 'pipelines.kubeflow.org/v2_component';
+/** Port of the KFP API server's gRPC API, which the v2 driver and launcher call (pod port of `ml-pipeline`). */
+export const ML_PIPELINE_GRPC_PORT = 8887;
+/** Port of ML Metadata's gRPC server (pod port of `metadata-grpc-deployment`). */
+export const METADATA_GRPC_PORT = 8080;
 /** Upstream KFP's TRANSIENT_ERROR_PATTERN: pod failures Argo retries as transient (node shutdown, preemption, eviction). */
 const TRANSIENT_ERROR_PATTERN = '(?i)(imminent node shutdown|node is shutting down|preempt|evict|spot|pod deleted)';
 /** UID upstream KFP runs the executor containers as (argoexec's image default user is root). */
 const EXECUTOR_UID = 65532;
-/** Label KFP's v2 compiler puts on every pod of a pipeline run (`spec.podMetadata`). */
-const RUN_POD_LABEL = 'pipelines.kubeflow.org/v2_component';
 
 /** The workflow-controller's permissions in its namespace (upstream: `argo-role`, Argo's namespace install). */
 const ARGO_RULES: readonly k8s.PolicyRule[] = [
@@ -133,6 +136,60 @@ const ARGO_RULES: readonly k8s.PolicyRule[] = [
   },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['create', 'get', 'delete'] },
+];
+
+/**
+ * Multi-user (Argo's cluster install, as KFP's `third-party/argo/installs/cluster` pins it): what the controller keeps in
+ * its namespace (Role `argo-role`: leader election, Secrets) and what it gets in every namespace (ClusterRole
+ * `argo-cluster-role`: the namespaced rules but those two, plus namespaces, ClusterWorkflowTemplates and the agent's CA
+ * Secret).
+ */
+const ARGO_NAMESPACED_RULES: readonly k8s.PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'get', 'update'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+];
+const ARGO_CLUSTER_RULES: readonly k8s.PolicyRule[] = [
+  { apiGroups: [''], resources: ['pods', 'pods/exec'], verbs: ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['configmaps', 'namespaces'], verbs: ['get', 'watch', 'list'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims', 'persistentvolumeclaims/finalizers'], verbs: ['create', 'update', 'delete', 'get'] },
+  {
+    apiGroups: ['argoproj.io'],
+    resources: ['workflows', 'workflows/finalizers', 'workflowtasksets', 'workflowtasksets/finalizers', 'workflowartifactgctasks'],
+    verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete', 'create'],
+  },
+  {
+    apiGroups: ['argoproj.io'],
+    resources: ['workflowtemplates', 'workflowtemplates/finalizers', 'clusterworkflowtemplates', 'clusterworkflowtemplates/finalizers'],
+    verbs: ['get', 'list', 'watch'],
+  },
+  { apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['list', 'watch', 'deletecollection'] },
+  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'list'] },
+  {
+    apiGroups: ['argoproj.io'], resources: ['cronworkflows', 'cronworkflows/finalizers'],
+    verbs: ['get', 'list', 'watch', 'update', 'patch', 'delete'],
+  },
+  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['create', 'get', 'delete'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: ['argo-workflows-agent-ca-certificates'], verbs: ['get'] },
+];
+
+/** Argo's resources, as its cluster install aggregates them into Kubernetes' `admin`, `edit` and `view` roles. */
+const ARGO_RESOURCES = [
+  'workflows', 'workflows/finalizers', 'workfloweventbindings', 'workfloweventbindings/finalizers', 'workflowtemplates',
+  'workflowtemplates/finalizers', 'cronworkflows', 'cronworkflows/finalizers', 'clusterworkflowtemplates', 'clusterworkflowtemplates/finalizers',
+] as const;
+const ARGO_AGGREGATES: readonly { readonly role: 'admin' | 'edit' | 'view'; readonly resources: readonly string[]; readonly verbs: readonly string[] }[] = [
+  {
+    role: 'admin',
+    resources: [...ARGO_RESOURCES, 'workflowtasksets', 'workflowtasksets/finalizers', 'workflowtaskresults', 'workflowtaskresults/finalizers'],
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  {
+    role: 'edit',
+    resources: [...ARGO_RESOURCES, 'workflowtaskresults', 'workflowtaskresults/finalizers'],
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  { role: 'view', resources: [...ARGO_RESOURCES, 'workflowtaskresults', 'workflowtaskresults/finalizers'], verbs: ['get', 'list', 'watch'] },
 ];
 
 /** The permissions of pipeline run pods (upstream: Role `pipeline-runner`, kubeflow/pipelines base/pipeline). */
@@ -159,7 +216,7 @@ function plainResources(budget: ResourceBudget): ArgoExecutor['resources'] {
 }
 
 /** Argo's S3 credentials for a store: key references for `secret`, the SDK chain (IRSA) for `irsa`. */
-function s3Credentials(credentials: ArtifactCredentials): Pick<ArgoS3ArtifactRepository, 'accessKeySecret' | 'secretKeySecret' | 'useSDKCreds'> {
+export function s3Credentials(credentials: ArtifactCredentials): Pick<ArgoS3ArtifactRepository, 'accessKeySecret' | 'secretKeySecret' | 'useSDKCreds'> {
   switch (credentials.type) {
     case 'secret':
       return {
@@ -199,8 +256,11 @@ function s3Credentials(credentials: ArtifactCredentials): Pick<ArgoS3ArtifactRep
  * reach the artifact store, the Kubernetes API, the KFP API server's gRPC port and ML Metadata; more with
  * {@link ArgoWorkflowController.allowRunsTo}.
  *
- * Multi-user mode installs Argo cluster-wide (ClusterRoles, no `--namespaced`) and is not built yet: the construct
- * refuses it rather than install a controller that ignores the profile namespaces.
+ * Multi-user mode installs Argo cluster-wide, as KFP's multi-user install (`third-party/argo/installs/cluster`): no
+ * `--namespaced`, Role `argo-role` reduced to leader election and Secrets, ClusterRole `argo-cluster-role` bound by
+ * ClusterRoleBinding `argo-binding`, and Argo's `argo-aggregate-to-{admin,edit,view}` ClusterRoles. Workflows in a
+ * profile namespace use that namespace's artifact repository (ConfigMap `artifact-repositories`, written by
+ * PipelinesProfileResources), which Argo prefers to the controller's default.
  */
 export class ArgoWorkflowController extends Construct {
   /** ServiceAccount of the controller. */
@@ -222,12 +282,7 @@ export class ArgoWorkflowController extends Construct {
 
   public constructor(scope: Construct, id: string, props: ArgoWorkflowControllerProps) {
     super(scope, id);
-    if (props.mode !== 'standalone') {
-      throw new Error(
-        `ArgoWorkflowController: mode ${props.mode} is not supported yet; multi-user runs Argo cluster-wide (argo-cluster-role, `
-        + 'no --namespaced), which kfkit does not build yet. Use mode standalone',
-      );
-    }
+    const multiUser = props.mode === 'multi-user';
     const ctx = KfkitContext.of(this);
     const ns = props.namespace;
     const identity = pipelinesIdentity(NAME);
@@ -276,16 +331,27 @@ export class ArgoWorkflowController extends Construct {
       },
     });
 
-    // The controller: ServiceAccount, namespaced RBAC (the --namespaced install), priority class.
+    // The controller: ServiceAccount, namespaced RBAC (the --namespaced install) or cluster-wide RBAC (multi-user),
+    // priority class.
     serviceAccountWithRole(this, {
       name: SERVICE_ACCOUNT,
       namespace: ns,
       labels,
       automountServiceAccountToken: false,
-      rules: ARGO_RULES,
+      rules: multiUser ? ARGO_NAMESPACED_RULES : ARGO_RULES,
       roleName: 'argo-role',
       roleBindingName: 'argo-binding',
+      ...(multiUser ? { clusterRules: ARGO_CLUSTER_RULES, clusterRoleName: 'argo-cluster-role', clusterRoleBindingName: 'argo-binding' } : {}),
     });
+    if (multiUser) {
+      // Argo's cluster install: users who may edit (view) a namespace may edit (view) its workflows.
+      for (const { role, resources, verbs } of ARGO_AGGREGATES) {
+        new k8s.KubeClusterRole(this, `AggregateTo-${role}`, {
+          metadata: { name: `argo-aggregate-to-${role}`, labels: { ...labels, [`rbac.authorization.k8s.io/aggregate-to-${role}`]: 'true' } },
+          rules: [{ apiGroups: ['argoproj.io'], resources: [...resources], verbs: [...verbs] }],
+        });
+      }
+    }
     // Upstream's priority class (value 1000000): workflow pods never preempt the controller that manages them.
     new k8s.KubePriorityClass(this, 'PriorityClass', { metadata: { name: NAME, labels }, value: 1000000 });
 
@@ -302,7 +368,8 @@ export class ArgoWorkflowController extends Construct {
           name: NAME,
           image: ctx.images.image('argo-workflow-controller'),
           command: ['workflow-controller'],
-          args: ['--configmap', CONFIG_MAP, '--executor-image', executorImage, '--namespaced'],
+          // Multi-user: every namespace (no --namespaced), as Argo's cluster install.
+          args: ['--configmap', CONFIG_MAP, '--executor-image', executorImage, ...(multiUser ? [] : ['--namespaced'])],
           env: [
             { name: 'LEADER_ELECTION_IDENTITY', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
             { name: 'TRANSIENT_ERROR_PATTERN', value: TRANSIENT_ERROR_PATTERN },

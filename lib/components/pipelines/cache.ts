@@ -11,7 +11,7 @@ import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
 import { PIPELINE_INSTALL_CONFIG } from './install-config';
-import { checkDatabaseConsumer, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
+import { checkDatabaseConsumer, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, watchedNamespace } from './shared';
 
 /** Props of {@link PipelinesCache}. */
 export interface PipelinesCacheProps extends PipelinesPartProps {
@@ -87,17 +87,21 @@ const MYSQL_TLS: Readonly<Partial<Record<DatabaseTlsMode, string>>> = { 'disable
  * filesystem stays writable: its scripts write their working files next to themselves (`/kfp/cache/deployer`).
  * Network: cache-server ← the Kubernetes API server (webhook calls, 8443, from any address: the API server is not a
  * pod), cache-server → database and Kubernetes API; deployer → Kubernetes API.
+ *
+ * Multi-user (upstream's multi-user install): cache-server watches every namespace (`NAMESPACE_TO_WATCH` empty) with
+ * its permissions granted cluster-wide too; the webhook already applies to pods of every namespace.
  */
 export class PipelinesCache extends Construct {
 
   /** The webhook server's Service (`cache-server`, 443 → 8443) and pods. */
   public readonly endpoint: PipelinesEndpoint;
+  /** The webhook server's ServiceAccount, `kubeflow-pipelines-cache`. */
+  public readonly serviceAccountName = SERVER_SA;
   /** The deployer's pods; undefined with cert-manager, which replaces the deployer. */
   public readonly deployerPeer?: NetworkPeer;
 
   public constructor(scope: Construct, id: string, props: PipelinesCacheProps) {
     super(scope, id);
-    requireStandalone('PipelinesCache', props.mode);
     const db = props.database;
     checkDatabaseConsumer('PipelinesCache', db, CACHE_SERVER_DB_CONSUMER);
     const tls = MYSQL_TLS[db.tls.mode];
@@ -113,17 +117,20 @@ export class PipelinesCache extends Construct {
 
     // The webhook server.
     const identity = pipelinesIdentity(SERVER);
+    const rules: k8s.PolicyRule[] = [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+      { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    ];
+    const names = { roleName: 'kubeflow-pipelines-cache-role', roleBindingName: 'kubeflow-pipelines-cache-binding' } as const;
     serviceAccountWithRole(this, {
       name: SERVER_SA,
       namespace: ns,
       labels: standardLabels(identity),
-      rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
-        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-      ],
-      roleName: 'kubeflow-pipelines-cache-role',
-      roleBindingName: 'kubeflow-pipelines-cache-binding',
+      rules,
+      ...names,
+      // Multi-user: pods and Workflows of every profile namespace (upstream's ClusterRole of the same name and binding).
+      ...(props.mode === 'multi-user' ? { clusterRules: rules, clusterRoleName: names.roleName, clusterRoleBindingName: names.roleBindingName } : {}),
     });
     clusterIpService(this, {
       name: SERVER,
@@ -170,7 +177,7 @@ export class PipelinesCache extends Construct {
             { name: 'DBCONFIG_PORT', value: String(db.port) },
             secret('DBCONFIG_USER', db.credentials.usernameKey),
             secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
-            { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            watchedNamespace('NAMESPACE_TO_WATCH', props.mode),
             { name: 'WEBHOOK_PORT', value: String(WEBHOOK_PORT) },
           ],
           resources: props.serverResources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { IArtifactStore } from '../../core/artifact-store';
+import { ArtifactCredentials, IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { DatabaseEngine } from '../../core/database';
 import { standardLabels } from '../../core/labels';
@@ -187,7 +187,7 @@ function validate(props: PipelineInstallConfigProps): void {
 }
 
 /** How the v2 driver and launcher reach the store: the pipeline-root scheme and the `providers` entry of kfp-launcher. */
-interface LauncherAccess {
+export interface LauncherAccess {
   readonly scheme: 'minio' | 's3' | 'gs';
   readonly providers: Record<string, unknown>;
 }
@@ -196,9 +196,9 @@ interface LauncherAccess {
  * The store access of the v2 driver and launcher (backend/src/v2/config in 2.17.0): `providers.<scheme>.default`.
  * Without it, `minio://` falls back to a fixed `seaweedfs.kubeflow:9000` endpoint and `s3://` to the pod's
  * environment (no keys there), so kfkit states the endpoint, region, TLS, addressing and credentials of the store.
+ * `creds` are the credentials of the namespace the runs use (default: the store's own; a profile's in multi-user).
  */
-function launcherAccess(store: IArtifactStore): LauncherAccess {
-  const creds = store.credentials;
+export function launcherAccess(store: IArtifactStore, creds: ArtifactCredentials = store.credentials): LauncherAccess {
   if (creds.type === 'workload-identity') {
     return { scheme: 'gs', providers: { gs: { default: { credentials: { fromEnv: true } } } } };
   }

@@ -9,7 +9,10 @@ import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, ContainerProps, deployment } from '../../core/workload';
 import { METADATA_GRPC_CONFIG, METADATA_GRPC_SERVICE } from './install-config';
-import { checkDatabaseConsumer, endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone, waitForContainer } from './shared';
+import {
+  checkDatabaseConsumer, endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, waitForContainer,
+  watchedNamespace,
+} from './shared';
 
 /** Props of {@link MetadataService}. */
 export interface MetadataServiceProps extends PipelinesPartProps {
@@ -145,6 +148,10 @@ export function metadataEnvoyConfig(grpc: PipelinesEndpoint): Record<string, unk
  * (it watches pods), network policies for exactly the connections made: gRPC server → database, proxy → gRPC server,
  * writer → gRPC server and the Kubernetes API. Clients of the gRPC server (API server, pipeline pods) and of the
  * proxy (UI) open their side with {@link MetadataService.grpc} / {@link MetadataService.envoy}.
+ *
+ * Multi-user (upstream's multi-user install): the writer watches every namespace (`NAMESPACE_TO_WATCH` empty) with
+ * its permissions granted cluster-wide too; pipeline pods of the profile namespaces reach the gRPC server through the
+ * paths PipelinesProfileResources writes.
  */
 export class MetadataService extends Construct {
   /** The ML Metadata gRPC server (Service `metadata-grpc-service`, port 8080). */
@@ -156,7 +163,6 @@ export class MetadataService extends Construct {
 
   public constructor(scope: Construct, id: string, props: MetadataServiceProps) {
     super(scope, id);
-    requireStandalone('MetadataService', props.mode);
     const ns = props.namespace;
     const db = props.database;
     checkDatabaseConsumer('MetadataService', db, METADATA_DB_CONSUMER);
@@ -317,17 +323,20 @@ export class MetadataService extends Construct {
     const ns = props.namespace;
     const identity: ComponentIdentity = pipelinesIdentity(WRITER);
     const scope = new Construct(this, 'Writer');
+    const rules: k8s.PolicyRule[] = [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+      { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    ];
+    const names = { roleName: 'kubeflow-pipelines-metadata-writer-role', roleBindingName: 'kubeflow-pipelines-metadata-writer-binding' } as const;
     serviceAccountWithRole(scope, {
       name: WRITER_SA,
       namespace: ns,
       labels: standardLabels(identity),
-      rules: [
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
-        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-      ],
-      roleName: 'kubeflow-pipelines-metadata-writer-role',
-      roleBindingName: 'kubeflow-pipelines-metadata-writer-binding',
+      rules,
+      ...names,
+      // Multi-user: pods and Workflows of every profile namespace (upstream's ClusterRole of the same name and binding).
+      ...(props.mode === 'multi-user' ? { clusterRules: rules, clusterRoleName: names.roleName, clusterRoleBindingName: names.roleBindingName } : {}),
     });
     deployment(scope, {
       namespace: ns,
@@ -342,7 +351,7 @@ export class MetadataService extends Construct {
           name: 'main',
           image: KfkitContext.of(this).images.image('kfp-metadata-writer'),
           env: [
-            { name: 'NAMESPACE_TO_WATCH', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            watchedNamespace('NAMESPACE_TO_WATCH', props.mode),
             // The writer connects to metadata-grpc-service.$POD_NAMESPACE, defaulting to `kubeflow` when unset.
             { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
           ],

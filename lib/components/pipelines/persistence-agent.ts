@@ -4,7 +4,7 @@ import { KfkitContext } from '../../core/context';
 import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
 import { PipelinesApiServer } from './api-server';
-import { backendAgent, PipelinesPartProps, requireStandalone } from './shared';
+import { backendAgent, PipelinesPartProps, watchedNamespace } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-persistenceagent';
@@ -40,12 +40,14 @@ function positiveInteger(what: string, n: number | undefined): void {
 }
 
 /**
- * The Kubeflow Pipelines persistence agent (`ml-pipeline-persistenceagent`, KFP 2.17.0, standalone mode) as
- * upstream's platform-agnostic install ships it: Deployment, container and ServiceAccount names, image,
- * environment, its namespaced Role (10 permissions), the `wait-for-ml-pipeline` init container, and the projected
- * token (audience `pipelines.kubeflow.org`) it authenticates to the API server with. It watches Argo Workflows and
+ * The Kubeflow Pipelines persistence agent (`ml-pipeline-persistenceagent`, KFP 2.17.0) as upstream's
+ * platform-agnostic install ships it: Deployment, container and ServiceAccount names, image, environment, its
+ * namespaced Role (10 permissions), the `wait-for-ml-pipeline` init container, and the projected token (audience
+ * `pipelines.kubeflow.org`) it authenticates to the API server with. It watches Argo Workflows and
  * ScheduledWorkflows through the Kubernetes API (so it mounts the ServiceAccount token) and reports them to the API
- * server over HTTP (8888) and gRPC (8887).
+ * server over HTTP (8888) and gRPC (8887). Multi-user (upstream's multi-user install): `NAMESPACE` empty, so it
+ * watches every namespace, and the same permissions cluster-wide (ClusterRole and ClusterRoleBinding
+ * `ml-pipeline-persistenceagent-role`/`-binding`).
  *
  * Differences from upstream, on purpose: the init container runs kfkit's own wait loop (same image, command and
  * variables); a memory limit; a read-only root filesystem (the agent writes nothing). Runs as UID 1000, GID 0 like
@@ -62,7 +64,6 @@ export class PersistenceAgent extends Construct {
   public constructor(scope: Construct, id: string, props: PersistenceAgentProps) {
     super(scope, id);
     const { namespace, apiServer } = props;
-    requireStandalone('PersistenceAgent', props.mode);
     if (apiServer.namespace !== namespace) {
       throw new Error(`PersistenceAgent: the API server runs in ${apiServer.namespace}; the agent (namespace ${namespace}) reaches it by its short name in its own namespace`);
     }
@@ -78,11 +79,12 @@ export class PersistenceAgent extends Construct {
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['scheduledworkflows', 'workflows'], verbs: ['report'] },
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['runs'], verbs: ['reportMetrics', 'readArtifact'] },
       ],
+      clusterWide: props.mode === 'multi-user',
       tokenVolume: 'persistenceagent-sa-token',
       container: {
         image: KfkitContext.of(this).images.image('kfp-persistence-agent'),
         env: [
-          { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          watchedNamespace('NAMESPACE', props.mode),
           { name: 'TTL_SECONDS_AFTER_WORKFLOW_FINISH', value: String(props.ttlSecondsAfterWorkflowFinish ?? 86400) },
           { name: 'NUM_WORKERS', value: String(props.workers ?? 2) },
           { name: 'LOG_LEVEL', value: props.logLevel ?? 'info' },

@@ -5,7 +5,7 @@ import { NetworkPeer } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
 import { PipelinesApiServer } from './api-server';
 import { PipelineInstallConfig } from './install-config';
-import { backendAgent, PipelinesPartProps, requireStandalone } from './shared';
+import { backendAgent, PipelinesPartProps, watchedNamespace } from './shared';
 
 /** Upstream's name of the Deployment, container and ServiceAccount. */
 const NAME = 'ml-pipeline-scheduledworkflow';
@@ -50,13 +50,34 @@ function positive(what: string, n: number | undefined): void {
 }
 
 /**
- * The Kubeflow Pipelines ScheduledWorkflow controller (`ml-pipeline-scheduledworkflow`, KFP 2.17.0, standalone
- * mode) as upstream's platform-agnostic install ships it: Deployment, container and ServiceAccount names, image,
+ * Multi-user: the identity the controller asserts when it creates runs for a recurring run (upstream's multi-user
+ * patch): its ServiceAccount as `system:serviceaccount:<namespace>:<name>` in the user-id header named by
+ * `pipeline-install-config`.
+ */
+function userIdentity(installConfig: PipelineInstallConfig): k8s.EnvVar[] {
+  return [
+    { name: 'NAMESPACE_SELF', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'SERVICE_ACCOUNT_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.serviceAccountName' } } },
+    {
+      name: 'USER_IDENTITY_HEADER',
+      valueFrom: { configMapKeyRef: { name: installConfig.name, key: installConfig.keys.userIdHeader, optional: true } },
+    },
+    // Dependent variables: after NAMESPACE_SELF and SERVICE_ACCOUNT_NAME, which it expands.
+    { name: 'USER_IDENTITY_VALUE', value: 'system:serviceaccount:$(NAMESPACE_SELF):$(SERVICE_ACCOUNT_NAME)' },
+  ];
+}
+
+/**
+ * The Kubeflow Pipelines ScheduledWorkflow controller (`ml-pipeline-scheduledworkflow`, KFP 2.17.0) as
+ * upstream's platform-agnostic install ships it: Deployment, container and ServiceAccount names, image,
  * environment (the cron time zone from `pipeline-install-config`), metrics port 9090, its namespaced Role
  * (24 permissions), the `wait-for-ml-pipeline` init container and the projected token (audience
  * `pipelines.kubeflow.org`) it presents to the API server when it creates runs over gRPC (8887). It reconciles
  * ScheduledWorkflow resources (CRD `scheduledworkflows.kubeflow.org`, installed by the CRD part) and Argo Workflows
- * through the Kubernetes API, so it mounts the ServiceAccount token.
+ * through the Kubernetes API, so it mounts the ServiceAccount token. Multi-user (upstream's multi-user install):
+ * `NAMESPACE` empty (every namespace), the same permissions cluster-wide (`ml-pipeline-scheduledworkflow-role`
+ * ClusterRole and `-binding`), and the identity it creates runs as (`USER_IDENTITY_HEADER`/`_VALUE`: its own
+ * ServiceAccount, which the API server authorizes with a SubjectAccessReview).
  *
  * Differences from upstream, on purpose: the init container runs kfkit's own wait loop (same image, command and
  * variables); requests and a memory limit (upstream sets none); a read-only root filesystem. Runs as UID 1000,
@@ -75,7 +96,6 @@ export class ScheduledWorkflowController extends Construct {
   public constructor(scope: Construct, id: string, props: ScheduledWorkflowControllerProps) {
     super(scope, id);
     const { namespace, apiServer, installConfig } = props;
-    requireStandalone('ScheduledWorkflowController', props.mode);
     if (apiServer.namespace !== namespace) {
       throw new Error(`ScheduledWorkflowController: the API server runs in ${apiServer.namespace}; the controller (namespace ${namespace}) reaches it by its short name in its own namespace`);
     }
@@ -93,6 +113,7 @@ export class ScheduledWorkflowController extends Construct {
         { apiGroups: ['pipelines.kubeflow.org'], resources: ['runs'], verbs: ['create'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       ],
+      clusterWide: props.mode === 'multi-user',
       tokenVolume: 'scheduledworkflow-sa-token',
       container: {
         image: KfkitContext.of(this).images.image('kfp-scheduled-workflow-controller'),
@@ -103,7 +124,8 @@ export class ScheduledWorkflowController extends Construct {
           { name: 'RESYNC_INTERVAL_SECONDS', value: String(props.resyncIntervalSeconds ?? 30) },
           { name: 'CLIENT_BURST', value: String(props.clientBurst ?? 20) },
           { name: 'LOG_LEVEL', value: props.logLevel ?? 'info' },
-          { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+          watchedNamespace('NAMESPACE', props.mode),
+          ...(props.mode === 'multi-user' ? userIdentity(installConfig) : []),
           {
             name: 'CRON_SCHEDULE_TIMEZONE',
             valueFrom: { configMapKeyRef: { name: installConfig.name, key: installConfig.keys.cronScheduleTimezone } },

@@ -18,6 +18,23 @@ export const PIPELINES_COMPONENT = 'pipelines';
 /** Single-user (no auth, one namespace) or multi-user (profiles, user header, namespaced runs). */
 export type PipelinesMode = 'standalone' | 'multi-user';
 
+/**
+ * The ServiceAccount pipeline runs (and TensorBoard viewers) use in a profile namespace in multi-user mode
+ * (upstream's `DEFAULTPIPELINERUNNERSERVICEACCOUNT`). The profile construct creates it, binds it to `kubeflow-edit`
+ * and, with IRSA, annotates it with the profile's role; Pipelines only names it.
+ */
+export const PROFILE_RUNNER_SERVICE_ACCOUNT = 'default-editor';
+
+/**
+ * The env var through which a controller learns which namespace to watch: its own (standalone, `metadata.namespace`)
+ * or every namespace (multi-user: upstream sets the variable to the empty string).
+ */
+export function watchedNamespace(variable: string, mode: PipelinesMode): k8s.EnvVar {
+  return mode === 'standalone'
+    ? { name: variable, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }
+    : { name: variable, value: '' };
+}
+
 /** Props every part of Kubeflow Pipelines receives from {@link KubeflowPipelines}. */
 export interface PipelinesPartProps {
   /** Namespace of the Pipelines backend (the platform namespace). */
@@ -153,6 +170,11 @@ export interface BackendAgentProps {
   readonly apiServer: { readonly http: PipelinesEndpoint; readonly grpc: PipelinesEndpoint };
   /** The agent's namespaced permissions (upstream's Role). */
   readonly rules: readonly k8s.PolicyRule[];
+  /**
+   * Grant the same permissions cluster-wide too (multi-user: upstream adds a ClusterRole `<name>-role` and a
+   * ClusterRoleBinding `<name>-binding` beside the Role, so the agent watches every profile namespace).
+   */
+  readonly clusterWide: boolean;
   /** Name of the projected API-server token volume, also its file below {@link PIPELINES_TOKEN_DIR}. */
   readonly tokenVolume: string;
   /** The agent's container, but its name and the token mount. */
@@ -178,6 +200,7 @@ export function backendAgent(scope: Construct, props: BackendAgentProps): { peer
     rules: props.rules,
     roleName: `${name}-role`,
     roleBindingName: `${name}-binding`,
+    ...(props.clusterWide ? { clusterRules: props.rules, clusterRoleName: `${name}-role`, clusterRoleBindingName: `${name}-binding` } : {}),
   });
   const resource = deployment(scope, {
     namespace,
@@ -205,12 +228,4 @@ export function backendAgent(scope: Construct, props: BackendAgentProps): { peer
 export function checkDatabaseConsumer(part: string, db: IDatabase, consumer: DatabaseConsumer): void {
   const issue = databaseConsumerIssues({ type: db.inCluster ? 'in-cluster' : 'external', engine: db.engine, tls: db.tls }, [consumer]).at(0);
   if (issue) throw new Error(`${part}: database.${issue.path.join('.')}: ${issue.message}`);
-}
-
-/**
- * Refuses a mode a part does not implement yet: multi-user needs the mesh/auth issue's gateway and user header
- * (the configuration rejects it earlier, naming `pipelines.mode`; this guards direct library use).
- */
-export function requireStandalone(part: string, mode: PipelinesMode): void {
-  if (mode !== 'standalone') throw new Error(`${part}: mode "${mode}" is not implemented yet; only standalone`);
 }

@@ -8,8 +8,10 @@ import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget, restrictedContainer, restrictedPod } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
-import { PIPELINE_INSTALL_CONFIG } from './install-config';
-import { endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
+import { INSTALL_CONFIG_KEYS, PIPELINE_INSTALL_CONFIG } from './install-config';
+import {
+  endpointHost, PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, PROFILE_RUNNER_SERVICE_ACCOUNT,
+} from './shared';
 
 /** Props of {@link PipelinesUi}. */
 export interface PipelinesUiProps extends PipelinesPartProps {
@@ -48,7 +50,11 @@ const VIEWER_TEMPLATE_KEY = 'viewer-pod-template.json';
 /** The ServiceAccount of TensorBoard viewer pods (upstream's, named in the viewer pod template). */
 export const VIEWER_SERVICE_ACCOUNT = 'kubeflow-pipelines-viewer';
 /** Port TensorBoard listens on in viewer pods (the viewer controller's `viewerTargetPort`). */
-const VIEWER_PORT = 6006;
+export const VIEWER_PORT = 6006;
+/** Labels of the TensorBoard viewer pods (kfkit's template labels, kept by the viewer controller), in any namespace. */
+export const VIEWER_POD_LABELS: Readonly<Record<string, string>> = selectorLabels(pipelinesIdentity(VIEWER_SERVICE_ACCOUNT));
+/** Name and port of the per-namespace artifact server the multi-user UI would proxy to (upstream's; kfkit keeps the proxy off). */
+const ARTIFACTS_PROXY = { name: 'ml-pipeline-ui-artifact', port: 80 } as const;
 /** kfkit's Secret with the key the UI signs TensorBoard proxy paths with (HMAC). */
 export const UI_SIGNING_SECRET = 'ml-pipeline-ui-proxy-signing';
 
@@ -73,16 +79,24 @@ export const UI_SIGNING_SECRET = 'ml-pipeline-ui-proxy-signing';
  *
  * Network: UI → API server (8888), → ML Metadata proxy (9090), → store, → Kubernetes API, → viewer pods (6006);
  * viewer pods → store.
+ *
+ * Multi-user (upstream's multi-user install): `DEPLOYMENT=KUBEFLOW`, `ENABLE_AUTHZ=true` (every request is authorized
+ * for the user in the gateway's header, artifacts included: the UI reads them itself after a SubjectAccessReview, as
+ * the artifact proxy stays off), the user-id header and prefix from `pipeline-install-config`, the artifact proxy's
+ * name and port; a ClusterRole/ClusterRoleBinding `ml-pipeline-ui` beside the Role; viewers run in the profile
+ * namespaces as their `default-editor`, so the paths to them are written per profile (PipelinesProfileResources).
  */
 export class PipelinesUi extends Construct {
   /** The UI's Service (`ml-pipeline-ui`, port 80 → 3000). */
   public readonly endpoint: PipelinesEndpoint;
-  /** The TensorBoard viewer pods the UI starts. */
+  /** The TensorBoard viewer pods the UI starts (standalone: in its namespace; multi-user: see {@link VIEWER_POD_LABELS}). */
   public readonly viewerPeer: NetworkPeer;
+  /** The UI server's ServiceAccount (`ml-pipeline-ui`), e.g. for Istio principals. */
+  public readonly serviceAccountName = NAME;
 
   public constructor(scope: Construct, id: string, props: PipelinesUiProps) {
     super(scope, id);
-    requireStandalone('PipelinesUi', props.mode);
+    const multiUser = props.mode === 'multi-user';
     const ns = props.namespace;
     const store = props.store;
     const ctx = KfkitContext.of(this);
@@ -97,18 +111,25 @@ export class PipelinesUi extends Construct {
     const viewerIdentity = pipelinesIdentity(VIEWER_SERVICE_ACCOUNT);
     this.viewerPeer = pipelinesPeer(ns, VIEWER_SERVICE_ACCOUNT);
 
+    const clusterRules: k8s.PolicyRule[] = [
+      { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+      { apiGroups: ['kubeflow.org'], resources: ['viewers'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list'] },
+    ];
     serviceAccountWithRole(this, {
       name: NAME,
       namespace: ns,
       labels,
       annotations: store.serviceAccountAnnotations(),
       rules: [
-        { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+        ...clusterRules.slice(0, 2),
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list'] },
-        { apiGroups: ['kubeflow.org'], resources: ['viewers'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
-        { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list'] },
+        ...clusterRules.slice(2),
       ],
+      // Multi-user: pods, logs, events, Viewers and Workflows of every profile namespace (upstream's ClusterRole
+      // ml-pipeline-ui); Secrets and ConfigMaps stay namespaced.
+      ...(multiUser ? { clusterRules } : {}),
     });
     clusterIpService(this, { name: NAME, namespace: ns, identity, ports: [servicePort('http', 80, PORT)] });
 
@@ -126,7 +147,8 @@ export class PipelinesUi extends Construct {
     const viewerTemplate = {
       metadata: { labels: { ...standardLabels(viewerIdentity), ...selectorLabels(viewerIdentity) } },
       spec: {
-        serviceAccountName: VIEWER_SERVICE_ACCOUNT,
+        // Multi-user: viewers run in the user's profile namespace, as its default-editor (upstream's template).
+        serviceAccountName: multiUser ? PROFILE_RUNNER_SERVICE_ACCOUNT : VIEWER_SERVICE_ACCOUNT,
         automountServiceAccountToken: false,
         securityContext: restrictedPod({ user: PIPELINES_UID }),
         imagePullSecrets: pullSecrets.length > 0 ? pullSecrets.map((name) => ({ name })) : undefined,
@@ -162,8 +184,21 @@ export class PipelinesUi extends Construct {
     const installConfig = (name: string, key: string): k8s.EnvVar => (
       { name, valueFrom: { configMapKeyRef: { name: PIPELINE_INSTALL_CONFIG, key, optional: true } } }
     );
+    // Multi-user (upstream's patch): Kubeflow's dashboard around the UI, authorization of every request by the user
+    // in the gateway's header, and the name of the per-namespace artifact server (used only with the proxy on).
+    const multiUserEnv: k8s.EnvVar[] = multiUser
+      ? [
+        { name: 'DEPLOYMENT', value: 'KUBEFLOW' },
+        { name: 'ARTIFACTS_SERVICE_PROXY_NAME', value: ARTIFACTS_PROXY.name },
+        { name: 'ARTIFACTS_SERVICE_PROXY_PORT', value: String(ARTIFACTS_PROXY.port) },
+        { name: 'ENABLE_AUTHZ', value: 'true' },
+        installConfig('KUBEFLOW_USERID_HEADER', INSTALL_CONFIG_KEYS.userIdHeader),
+        installConfig('KUBEFLOW_USERID_PREFIX', INSTALL_CONFIG_KEYS.userIdPrefix),
+      ]
+      : [];
     const env: k8s.EnvVar[] = [
       { name: 'VIEWER_TENSORBOARD_POD_TEMPLATE_SPEC_PATH', value: `/etc/config/${VIEWER_TEMPLATE_KEY}` },
+      ...multiUserEnv,
       // The store: MINIO_* for minio:// artifacts and archived logs, AWS_* for s3:// artifacts (IRSA: the SDK's chain).
       { name: 'MINIO_HOST', value: host },
       { name: 'MINIO_PORT', value: String(port) },
@@ -220,9 +255,12 @@ export class PipelinesUi extends Construct {
 
     allowTraffic(this, peer, apiServer.peer, [{ port: apiServer.podPort }]);
     allowTraffic(this, peer, envoy.peer, [{ port: envoy.podPort }]);
-    allowTraffic(this, peer, this.viewerPeer, [{ port: VIEWER_PORT }]);
     allowKubeApi(this, peer);
     store.allowFrom(peer);
-    store.allowFrom(this.viewerPeer);
+    // Standalone viewers run here; multi-user ones in the profile namespaces (PipelinesProfileResources opens those).
+    if (!multiUser) {
+      allowTraffic(this, peer, this.viewerPeer, [{ port: VIEWER_PORT }]);
+      store.allowFrom(this.viewerPeer);
+    }
   }
 }

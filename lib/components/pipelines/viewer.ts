@@ -1,3 +1,4 @@
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { standardLabels } from '../../core/labels';
@@ -5,7 +6,7 @@ import { allowKubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { deployment } from '../../core/workload';
-import { PIPELINES_UID, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
+import { PIPELINES_UID, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, watchedNamespace } from './shared';
 
 /** Props of {@link ViewerController}. */
 export interface ViewerControllerProps extends PipelinesPartProps {
@@ -32,15 +33,17 @@ const SERVICE_ACCOUNT = 'ml-pipeline-viewer-crd-service-account';
  *
  * The `Viewer` CustomResourceDefinition is not created here (the CRD part installs it, in the `crds` wave). Restricted
  * pod (upstream's UID 1000), read-only root filesystem, the ServiceAccount token (it watches the API), requests and
- * a memory limit; its only connection is to the Kubernetes API.
+ * a memory limit; its only connection is to the Kubernetes API. Multi-user (upstream's multi-user install): `NAMESPACE`
+ * empty (Viewers of every namespace) and the same permissions cluster-wide.
  */
 export class ViewerController extends Construct {
   /** The controller's pods. */
   public readonly peer: NetworkPeer;
+  /** `ml-pipeline-viewer-crd-service-account`. */
+  public readonly serviceAccountName = SERVICE_ACCOUNT;
 
   public constructor(scope: Construct, id: string, props: ViewerControllerProps) {
     super(scope, id);
-    requireStandalone('ViewerController', props.mode);
     const maxViewers = props.maxViewers ?? 50;
     if (!Number.isInteger(maxViewers) || maxViewers < 1) {
       throw new Error(`ViewerController: maxViewers must be a whole number >= 1 (the controller refuses to start otherwise), got ${maxViewers}`);
@@ -50,16 +53,19 @@ export class ViewerController extends Construct {
     this.peer = pipelinesPeer(ns, NAME);
 
     const verbs = ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'];
+    const rules: k8s.PolicyRule[] = [
+      { apiGroups: ['*'], resources: ['deployments', 'services'], verbs },
+      { apiGroups: ['kubeflow.org'], resources: ['viewers', 'viewers/finalizers'], verbs },
+    ];
+    const names = { roleName: 'ml-pipeline-viewer-controller-role', roleBindingName: 'ml-pipeline-viewer-crd-binding' } as const;
     serviceAccountWithRole(this, {
       name: SERVICE_ACCOUNT,
       namespace: ns,
       labels: standardLabels(identity),
-      rules: [
-        { apiGroups: ['*'], resources: ['deployments', 'services'], verbs },
-        { apiGroups: ['kubeflow.org'], resources: ['viewers', 'viewers/finalizers'], verbs },
-      ],
-      roleName: 'ml-pipeline-viewer-controller-role',
-      roleBindingName: 'ml-pipeline-viewer-crd-binding',
+      rules,
+      ...names,
+      // Multi-user: Viewers of every profile namespace (upstream's ClusterRole of the same name and binding).
+      ...(props.mode === 'multi-user' ? { clusterRules: rules, clusterRoleName: names.roleName, clusterRoleBindingName: names.roleBindingName } : {}),
     });
     deployment(this, {
       namespace: ns,
@@ -73,7 +79,7 @@ export class ViewerController extends Construct {
           image: KfkitContext.of(this).images.image('kfp-viewer-crd-controller'),
           env: [
             { name: 'MAX_NUM_VIEWERS', value: String(maxViewers) },
-            { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            watchedNamespace('NAMESPACE', props.mode),
           ],
           resources: props.resources ?? { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } },
         }],

@@ -5,7 +5,7 @@ import { standardLabels } from '../../core/labels';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
-import { PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer, requireStandalone } from './shared';
+import { PIPELINES_UID, PipelinesEndpoint, pipelinesIdentity, PipelinesPartProps, pipelinesPeer } from './shared';
 
 /** Props of {@link VisualizationServer}. */
 export interface VisualizationServerProps extends PipelinesPartProps {
@@ -33,15 +33,17 @@ const PORT = 8888;
  * Its only client is the API server (`ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_*`), which opens its side of the
  * network path with {@link VisualizationServer.endpoint}. The server itself opens no connection: upstream gives it
  * no store credentials, so visualizations of sources outside the cluster (e.g. `gs://`) stay blocked by the
- * namespace's default-deny policy.
+ * namespace's default-deny policy. The same in multi-user mode (only the Pipelines backend's mesh identities may call it there:
+ * see the multi-user AuthorizationPolicies of KubeflowPipelines).
  */
 export class VisualizationServer extends Construct {
   /** The server's Service (`ml-pipeline-visualizationserver`, port 8888) and pods. */
   public readonly endpoint: PipelinesEndpoint;
+  /** `ml-pipeline-visualizationserver`. */
+  public readonly serviceAccountName = NAME;
 
   public constructor(scope: Construct, id: string, props: VisualizationServerProps) {
     super(scope, id);
-    requireStandalone('VisualizationServer', props.mode);
     const ns = props.namespace;
     const identity = pipelinesIdentity(NAME);
     this.endpoint = { serviceName: NAME, servicePort: PORT, peer: pipelinesPeer(ns, NAME), podPort: PORT };
