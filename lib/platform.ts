@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { KubeflowAuth } from './components/auth';
 import { ManagedCertManager } from './components/cert-manager';
 import { AwsLoadBalancerController, ClusterAutoscaler, nlbServiceAnnotations } from './components/cluster-addons';
+import { CentralDashboard, pipelinesDashboardLinks } from './components/dashboard';
 import { DatabaseBackup } from './components/database-backup';
 import { ExternalArtifactStore } from './components/external-artifact-store';
 import { ExternalDatabase } from './components/external-database';
@@ -13,6 +14,7 @@ import { KnativeServing } from './components/knative';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
+import { ProfilesController } from './components/profiles';
 import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
@@ -67,6 +69,10 @@ export class KubeflowPlatform extends Chart {
   public readonly gateway?: KubeflowGateway;
   /** Authentication at the gateway, when `auth.mode` is dex or oidc. */
   public readonly auth?: KubeflowAuth;
+  /** The profile controller and KFAM (multi-user). */
+  public readonly profiles?: ProfilesController;
+  /** The central dashboard (multi-user). */
+  public readonly dashboard?: CentralDashboard;
   /** Knative Serving, when `knative.mode` is external or managed. */
   public readonly knative?: KnativeServing;
   /** GPU pools and their node agents (device plugin, DCGM exporter), when GPU pools are configured. */
@@ -154,11 +160,22 @@ export class KubeflowPlatform extends Chart {
     this.database = this.createDatabase(config);
     this.artifactStore = this.createArtifactStore(config);
     if (config.pipelines.enabled) {
+      // Behind a gateway, Pipelines routes /pipeline (the UI's base path) and /ml_metadata itself.
       this.pipelines = new KubeflowPipelines(this, 'Pipelines', {
         namespace: this.platformNamespace.name, database: this.database, store: this.artifactStore, mode: config.pipelines.mode, certManager,
+        gateway: this.gateway, userHeaders: this.auth?.userHeaders,
       });
-      // The KFP UI serves under /pipeline (its base path), behind the gateway; upstream's route times out after 300 s.
-      this.gateway?.expose(this, 'PipelinesUiRoute', { name: 'ml-pipeline-ui', prefix: '/pipeline', backend: this.pipelines.ui.endpoint, timeout: '300s' });
+    }
+    if (config.pipelines.enabled && config.pipelines.mode === 'multi-user' && this.gateway && this.auth && this.mesh) {
+      // Profiles: the profile controller and KFAM, and the central dashboard in front of them.
+      this.profiles = new ProfilesController(this, 'Profiles', {
+        namespace: this.platformNamespace.name, userHeaders: this.auth.userHeaders, mesh: this.mesh, gatewayPrincipal: this.gateway.ingressPrincipal,
+      });
+      this.dashboard = new CentralDashboard(this, 'Dashboard', {
+        namespace: this.platformNamespace.name, gateway: this.gateway, userHeaders: this.auth.userHeaders, kfam: this.profiles.kfam,
+        links: [pipelinesDashboardLinks('/pipeline')],
+      });
+      this.profiles.admitToKfam(this.dashboard.principal);
     }
     if (this.database.inCluster && config.backup.enabled) {
       this.backup = new DatabaseBackup(this, 'DatabaseBackup', {

@@ -139,3 +139,29 @@ describe('external Istio and cert-manager', () => {
     expect(env('local-auth').s.requirements).toEqual([]);
   });
 });
+
+describe('multi-user Pipelines', () => {
+  const user = [{ email: 'user@example.com', hashSecret: { name: 'dex-users', key: 'user-hash' } }];
+  const config = localConfig({
+    pipelines: { mode: 'multi-user' }, certManager: { mode: 'managed' }, istio: { mode: 'managed' }, auth: { mode: 'dex', dex: { staticUsers: user } },
+  });
+  const s = synthesize(config);
+
+  test('validates with fidelity; the profile controller, KFAM and the dashboard come with it', () => {
+    expect(checkPlatform(s, config)).toEqual([]);
+    expect(objects(s, 'Deployment', 'kubeflow').map((d) => d.metadata.name)).toEqual(expect.arrayContaining(['profiles-deployment', 'centraldashboard', 'ml-pipeline']));
+    expect(one(s, 'CustomResourceDefinition', 'profiles.kubeflow.org').wave).toBe(0);
+  });
+
+  test('the API server trusts the gateway\'s user header; the dashboard is routed at / and may call KFAM', () => {
+    const installConfig = one(s, 'ConfigMap', 'pipeline-install-config').manifest as K8sObject & { data: Record<string, string> };
+    expect(JSON.stringify(installConfig.data)).toContain('kubeflow-userid');
+    expect(JSON.stringify(one(s, 'VirtualService', 'centraldashboard').manifest)).toContain('"prefix":"/"');
+    expect(JSON.stringify(one(s, 'AuthorizationPolicy', 'profiles-kfam').manifest)).toContain('cluster.local/ns/kubeflow/sa/centraldashboard');
+  });
+
+  test('standalone has none of it', () => {
+    const standalone = env('local-auth').s;
+    expect(standalone.objects.some((o) => o.manifest.metadata.name === 'profiles-deployment' || o.manifest.metadata.name === 'centraldashboard')).toBe(false);
+  });
+});

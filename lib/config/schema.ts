@@ -391,10 +391,14 @@ export const platformConfigSchema = z.strictObject({
     });
   }
   if (c.pipelines.enabled && c.pipelines.mode === 'multi-user') {
-    ctx.addIssue({
-      code: 'custom', path: ['pipelines', 'mode'],
-      message: 'multi-user needs the Istio gateway, authentication and the user-id header, which kfkit does not install yet; use standalone',
-    });
+    // Users reach multi-user Pipelines through the gateway, whose sidecars' AuthorizationPolicies keep the user-id header
+    // trustworthy, and authentication writes that header.
+    const needs = (message: string): void => {
+      ctx.addIssue({ code: 'custom', path: ['pipelines', 'mode'], message });
+    };
+    if (c.istio.mode === 'none') needs('multi-user needs the Istio gateway: set istio.mode to external or managed');
+    else if (c.istio.dataplane !== 'sidecar') needs('multi-user needs istio.dataplane sidecar (its header-based AuthorizationPolicies need an L7 proxy per pod)');
+    if (c.auth.mode === 'none') needs('multi-user needs authentication, which writes the user-id header: set auth.mode to dex or oidc');
   }
   if (c.gpu.namespace === c.namespace || RESERVED_NAMESPACES.includes(c.gpu.namespace)) {
     ctx.addIssue({

@@ -126,6 +126,15 @@ export const IMAGES = {
   // Authentication at the gateway (lib/components/auth), as kubeflow/manifests 26.03 pins them (common/dex, common/oauth2-proxy).
   'dex': { repository: 'ghcr.io/dexidp/dex', tag: 'v2.45.0', upstream: 'kubeflow/manifests 26.03', runtime: false },
   'oauth2-proxy': { repository: 'quay.io/oauth2-proxy/oauth2-proxy', tag: 'v7.14.3', upstream: 'kubeflow/manifests 26.03', runtime: false },
+  // Kubeflow central dashboard (lib/components/dashboard), as kubeflow/manifests 26.03 pins it (applications/centraldashboard).
+  'central-dashboard': {
+    repository: 'ghcr.io/kubeflow/kubeflow/central-dashboard', tag: 'v1.10.0', upstream: 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)', runtime: false,
+  },
+  // Profile controller and KFAM (lib/components/profiles), as kubeflow/manifests 26.03 pins them (applications/profiles).
+  'profile-controller': {
+    repository: 'ghcr.io/kubeflow/kubeflow/profile-controller', tag: 'v1.10.0', upstream: 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)', runtime: false,
+  },
+  'kfam': { repository: 'ghcr.io/kubeflow/kubeflow/kfam', tag: 'v1.10.0', upstream: 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)', runtime: false },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */
