@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { regexProblem } from '../core/patterns';
 
 /**
  * Configuration of the cluster add-ons kfkit installs into kube-system on EKS: the cluster-autoscaler (node groups,
@@ -9,15 +10,6 @@ import { z } from 'zod';
 
 const duration = (example: string) => z.string().regex(/^\d+(s|m|h)$/, `must be a duration such as ${example}`);
 const CIDR = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/(3[0-2]|[12]?\d)$/;
-
-function regexProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern);
-    return undefined;
-  } catch {
-    return `"${pattern}" is not a regular expression`;
-  }
-}
 
 /** The cluster-autoscaler. */
 export const clusterAutoscalerSchema = z.strictObject({

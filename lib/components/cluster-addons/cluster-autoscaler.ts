@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { HelmRelease } from '../../core/helm';
+import { regexProblem } from '../../core/patterns';
 import { Wave } from '../../core/waves';
 import {
   ADDONS_NAMESPACE, AddonContainerBudget, AwsAddonProps, checkAddonProps, clusterAddonsWave, declareKubeSystem, imageValues, IRSA_ROLE_ANNOTATION,
@@ -53,15 +54,6 @@ const DURATION = /^\d+(s|m|h)$/;
 /** The tags the autoscaler discovers a cluster's Auto Scaling groups by (EKS sets both on managed node groups). */
 export function autoDiscoveryTags(clusterName: string): string[] {
   return ['k8s.io/cluster-autoscaler/enabled', `k8s.io/cluster-autoscaler/${clusterName}`];
-}
-
-function regexProblem(pattern: string): string | undefined {
-  try {
-    new RegExp(pattern);
-    return undefined;
-  } catch {
-    return `"${pattern}" is not a regular expression`;
-  }
 }
 
 /**

@@ -47,17 +47,8 @@ export interface IstioBaseValues {
   };
 }
 
-/** An extension provider as meshConfig spells it. */
-export interface ExtensionProviderValues {
-  readonly name: string;
-  readonly envoyExtAuthzHttp: {
-    readonly service: string;
-    readonly port: number;
-    readonly headersToDownstreamOnDeny?: readonly string[];
-    readonly headersToUpstreamOnAllow?: readonly string[];
-    readonly includeRequestHeadersInCheck?: readonly string[];
-  };
-}
+/** An extension provider as meshConfig spells it: the mesh contract's type, which follows meshConfig's spelling. */
+export type ExtensionProviderValues = ExtensionProvider;
 
 /** The meshConfig keys kfkit sets (istiod's `meshConfig`). */
 export interface MeshConfigValues {
