@@ -110,6 +110,15 @@ export class KfkitContext extends Construct {
   }
 
   /**
+   * Records that a managed chart deploys image `key` (set through its values), so `kfkit list-images` includes it.
+   * Returns the repository (mirror applied) and tag, as charts take them.
+   */
+  public chartImage(key: ImageKey): { repository: string; tag: string } {
+    this.runtime.add(key);
+    return this.images.parts(key);
+  }
+
+  /**
    * Marks an object that holds data (a PersistentVolumeClaim, the Namespace around it) so no GitOps tool or
    * Pulumi ever deletes it when it disappears from the output: Argo CD `Prune=false,Delete=false`, Flux
    * `kustomize.toolkit.fluxcd.io/prune: disabled`, Pulumi `protect`.

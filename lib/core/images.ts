@@ -176,6 +176,12 @@ export class ImageCatalog {
     return `${this.repository(entry)}:${entry.tag}`;
   }
 
+  /** Repository (mirror applied) and tag of an image, as charts take them in their values. */
+  public parts(key: ImageKey): { repository: string; tag: string } {
+    const entry = this.entry(key);
+    return { repository: this.repository(entry), tag: entry.tag };
+  }
+
   /** The catalog entry for a key. */
   public entry(key: ImageKey): ImageEntry {
     const entry = this.entries[key];

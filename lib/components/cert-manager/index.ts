@@ -57,12 +57,6 @@ function resources(b: CertManagerContainerBudget): Record<string, unknown> {
   return { requests: { cpu: b.cpuRequest, memory: b.memoryRequest }, limits: { memory: b.memoryLimit } };
 }
 
-/** Image values of the chart: `repository` and `tag` of a catalog image. */
-function image(ref: string): { repository: string; tag: string } {
-  const at = ref.lastIndexOf(':');
-  return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
-}
-
 /**
  * cert-manager installed by kfkit from the official jetstack chart (pinned in the chart catalog), in a wave of its
  * own right after the namespaces: its CRDs, controller, webhook and CA injector are ready before any Issuer or
@@ -107,12 +101,12 @@ export class ManagedCertManager extends Construct implements CertManagerRef {
       values: {
         crds: { enabled: true, keep: true },
         global: { leaderElection: { namespace: this.namespace } },
-        image: image(ctx.runtimeImage('cert-manager-controller')),
+        image: ctx.chartImage('cert-manager-controller'),
         resources: controller,
-        webhook: { image: image(ctx.runtimeImage('cert-manager-webhook')), resources: component, securePort: WEBHOOK_PORT },
-        cainjector: { image: image(ctx.runtimeImage('cert-manager-cainjector')), resources: component },
-        startupapicheck: { image: image(ctx.runtimeImage('cert-manager-startupapicheck')), resources: component },
-        acmesolver: { image: image(ctx.runtimeImage('cert-manager-acmesolver')) },
+        webhook: { image: ctx.chartImage('cert-manager-webhook'), resources: component, securePort: WEBHOOK_PORT },
+        cainjector: { image: ctx.chartImage('cert-manager-cainjector'), resources: component },
+        startupapicheck: { image: ctx.chartImage('cert-manager-startupapicheck'), resources: component },
+        acmesolver: { image: ctx.chartImage('cert-manager-acmesolver') },
       },
     });
     ctx.plan.assign(this.release, ManagedCertManager.wave(this));

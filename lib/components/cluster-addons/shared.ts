@@ -54,9 +54,7 @@ export function resourceValues(b: AddonContainerBudget): Record<string, unknown>
 
 /** `repository` and `tag` of a catalog image (registry mirror applied), recorded for `kfkit list-images`. */
 export function imageValues(scope: Construct, key: ImageKey): { repository: string; tag: string } {
-  const ref = KfkitContext.of(scope).runtimeImage(key);
-  const at = ref.lastIndexOf(':');
-  return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
+  return KfkitContext.of(scope).chartImage(key);
 }
 
 /**

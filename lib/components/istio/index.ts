@@ -141,12 +141,6 @@ function atLeast(version: string, min: string): boolean {
   return true;
 }
 
-/** `repository` and `tag` of an image reference. */
-function splitImage(ref: string): { repository: string; tag: string } {
-  const at = ref.lastIndexOf(':');
-  return { repository: ref.slice(0, at), tag: ref.slice(at + 1) };
-}
-
 const CNI_REASON = 'istio-cni is a node agent: it installs Istio\'s CNI plugin into the host\'s CNI directories (hostPath /opt/cni/bin, '
   + '/etc/cni/net.d) and, as root with NET_ADMIN, NET_RAW, SYS_PTRACE, SYS_ADMIN and DAC_OVERRIDE, programs traffic redirection inside '
   + 'pod network namespaces, so that meshed pods need no privileged istio-init container';
@@ -333,8 +327,8 @@ export class IstioMesh extends Construct implements IMesh {
     const pilot = ctx.runtimeImage('istio-pilot');
     const proxy = ctx.runtimeImage('istio-proxyv2');
     // Every image is set in full; hub and tag too, from istiod's image, for any image a chart would compose itself.
-    const hub = splitImage(pilot).repository.replace(/\/[^/]+$/, '');
-    const imageDefaults = { hub, tag: splitImage(pilot).tag };
+    const pilotParts = ctx.images.parts('istio-pilot');
+    const imageDefaults = { hub: pilotParts.repository.replace(/\/[^/]+$/, ''), tag: pilotParts.tag };
     const runtimeDefault = { type: 'RuntimeDefault' as const };
 
     const baseValues: IstioBaseValues = { global, base: { validationFailurePolicy: 'Fail' } };

@@ -109,9 +109,9 @@ function chartResources(budget: ResourceBudget, fallback: ResourceBudget): Recor
 }
 
 /** `image` and `tag` values of the operator chart (it joins them with `:`). */
-function chartImage(ref: string): { image: string; tag: string } {
-  const at = ref.lastIndexOf(':');
-  return { image: ref.slice(0, at), tag: ref.slice(at + 1) };
+function chartImage(ctx: KfkitContext, key: ImageKey): { image: string; tag: string } {
+  const { repository, tag } = ctx.chartImage(key);
+  return { image: repository, tag };
 }
 
 const POD_SECURITY = { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } };
@@ -124,7 +124,7 @@ const CONTAINER_SECURITY = { allowPrivilegeEscalation: false, readOnlyRootFilesy
 export function operatorRelease(scope: Construct, s: ManagedKnativeSettings): HelmRelease {
   const ctx = KfkitContext.of(scope);
   const component = (image: ImageKey, budget: ResourceBudget, fallback: ResourceBudget) => ({
-    ...chartImage(ctx.runtimeImage(image)),
+    ...chartImage(ctx, image),
     resources: chartResources(budget, fallback),
     securityContext: POD_SECURITY,
     containerSecurityContext: CONTAINER_SECURITY,
