@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as YAML from 'yaml';
 import { K8sObject } from '../validate/types';
 import { Synthesized } from './collect';
+import { toYaml } from './yaml';
 
 /** Flux settings of the rendered tree. */
 export interface FluxOptions {
@@ -25,13 +25,42 @@ export interface RenderOptions {
 export const TREE_METADATA = 'kfkit.json';
 
 function yamlDoc(value: unknown): string {
-  return YAML.stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+  return toYaml(value);
 }
 
 /** File name of an object inside its wave folder: `<kind>_<namespace>_<name>.yaml` (`_` never occurs in names). */
 export function objectFileName(m: K8sObject): string {
   const parts = [m.kind.toLowerCase(), m.metadata.namespace, m.metadata.name].filter((p): p is string => p !== undefined);
   return `${parts.join('_')}.yaml`;
+}
+
+/** File name of a tenant's objects in one wave: `profile_<namespace>.yaml`, one YAML document per object. */
+export function tenantFileName(namespace: string): string {
+  return `profile_${namespace}.yaml`;
+}
+
+/**
+ * The tenant an object belongs to, if any: a Kubeflow Profile (cluster-scoped, named after its namespace), the profile's
+ * Namespace, or an object in a profile namespace.
+ */
+function tenantOf(m: K8sObject, tenants: ReadonlySet<string>): string | undefined {
+  const ns = m.metadata.namespace ?? (m.kind === 'Namespace' || isProfile(m) ? m.metadata.name : undefined);
+  return ns !== undefined && tenants.has(ns) ? ns : undefined;
+}
+
+function isProfile(m: K8sObject): boolean {
+  return m.kind === 'Profile' && m.apiVersion.startsWith('kubeflow.org/');
+}
+
+/** Where an object is written inside its wave folder: its own file, or its tenant's file. */
+export function objectFile(m: K8sObject, tenants: ReadonlySet<string>): string {
+  const tenant = tenantOf(m, tenants);
+  return tenant !== undefined ? tenantFileName(tenant) : objectFileName(m);
+}
+
+/** The profile namespaces of a synthesized platform (names of its Kubeflow Profiles). */
+export function tenantNamespaces(s: Synthesized): Set<string> {
+  return new Set(s.objects.filter((o) => isProfile(o.manifest)).map((o) => o.manifest.metadata.name));
 }
 
 function kustomization(resources: readonly string[]): string {
@@ -41,20 +70,31 @@ function kustomization(resources: readonly string[]): string {
 /**
  * Renders the synthesized platform to files (relative path → content), in memory. Layout:
  * `kustomization.yaml` (all waves, for `kubectl apply -k` and Argo CD), `kfkit.json` (waves, waits, externals),
- * `NN-<wave>/` with one file per object and its own kustomization.yaml, and `flux/` with one Flux Kustomization
- * per wave chained by `dependsOn` with `wait: true`.
+ * `NN-<wave>/` with one file per object — except a tenant's objects, one file per profile and wave
+ * ({@link tenantFileName}), so a thousand teams stay a few thousand files and a team's objects read together — and
+ * its own kustomization.yaml, and `flux/` with one Flux Kustomization per wave chained by `dependsOn` with `wait: true`.
  */
 export function renderTree(s: Synthesized, options: RenderOptions): Map<string, string> {
   const files = new Map<string, string>();
+  const tenants = tenantNamespaces(s);
+  const byWave = new Map<number, (typeof s.objects)[number][]>();
+  for (const o of s.objects) {
+    const list = byWave.get(o.wave) ?? [];
+    list.push(o);
+    byWave.set(o.wave, list);
+  }
   for (const wave of s.waves) {
-    const names: string[] = [];
-    for (const o of s.objects.filter((x) => x.wave === wave.index)) {
-      const name = objectFileName(o.manifest);
-      if (files.has(`${wave.dir}/${name}`)) throw new Error(`two objects render to ${wave.dir}/${name}: ${o.source ?? ''}`);
-      files.set(`${wave.dir}/${name}`, yamlDoc(o.manifest));
-      names.push(name);
+    const docs = new Map<string, string[]>();
+    for (const o of byWave.get(wave.index) ?? []) {
+      const tenant = tenantOf(o.manifest, tenants);
+      const name = tenant !== undefined ? tenantFileName(tenant) : objectFileName(o.manifest);
+      const list = docs.get(name);
+      if (list && tenant === undefined) throw new Error(`two objects render to ${wave.dir}/${name}: ${o.source ?? ''}`);
+      if (list) list.push(yamlDoc(o.manifest));
+      else docs.set(name, [yamlDoc(o.manifest)]);
     }
-    files.set(`${wave.dir}/kustomization.yaml`, kustomization(names.sort()));
+    for (const [name, texts] of docs) files.set(`${wave.dir}/${name}`, texts.join('---\n'));
+    files.set(`${wave.dir}/kustomization.yaml`, kustomization([...docs.keys()].sort(byCodeUnit)));
   }
   files.set('kustomization.yaml', kustomization(s.waves.map((w) => w.dir)));
 
@@ -94,7 +134,11 @@ export function renderTree(s: Synthesized, options: RenderOptions): Map<string, 
     runtimeImages: s.runtimeImages,
   };
   files.set(TREE_METADATA, `${JSON.stringify(metadata, null, 2)}\n`);
-  return new Map([...files.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  return new Map([...files.entries()].sort(([a], [b]) => byCodeUnit(a, b)));
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -249,7 +249,22 @@ export function validateObjectMeta(metadata: unknown): SchemaProblem[] {
   return validateWithModel(configMap, { apiVersion: 'v1', kind: 'ConfigMap', metadata }).filter((p) => p.path[0] === 'metadata');
 }
 
-function checkOne(placed: PlacedObject): Finding[] {
+/**
+ * Schema problems of a manifest, remembered per content: objects that differ only in name and namespace (a thousand
+ * profiles' default-deny policies) are validated once. The schema checks neither field's format, so the problems of
+ * one are the problems of all.
+ */
+function problemsOf(model: ModelClass, manifest: PlacedObject['manifest'], ignored: ReadonlySet<string> | undefined, cache: Map<string, SchemaProblem[]>): SchemaProblem[] {
+  const key = `${manifest.apiVersion}\u0000${manifest.kind}\u0000${JSON.stringify({ ...manifest, metadata: { ...manifest.metadata, name: '', namespace: '' } })}`;
+  let problems = cache.get(key);
+  if (problems === undefined) {
+    problems = validateWithModel(model, manifest, ignored);
+    cache.set(key, problems);
+  }
+  return problems;
+}
+
+function checkOne(placed: PlacedObject, cache: Map<string, SchemaProblem[]>): Finding[] {
   const { apiVersion, kind } = placed.manifest;
   const removedIn = REMOVED_API_VERSIONS[apiVersion];
   if (removedIn !== undefined) {
@@ -262,7 +277,7 @@ function checkOne(placed: PlacedObject): Finding[] {
       + '(unknown version or kind of a built-in API group)')];
   }
   const ignored = apiGroup(apiVersion) === 'apiextensions.k8s.io' ? UNCOMPILED_APIEXTENSIONS_FIELDS : undefined;
-  return validateWithModel(model, placed.manifest, ignored).map((p) => finding(OPENAPI_RULE, placed, p.path, p.message));
+  return problemsOf(model, placed.manifest, ignored, cache).map((p) => finding(OPENAPI_RULE, placed, p.path, p.message));
 }
 
 /**
@@ -276,8 +291,9 @@ function checkOne(placed: PlacedObject): Finding[] {
  */
 export function checkOpenApi(input: HarnessInput): Finding[] {
   const out: Finding[] = [];
+  const cache = new Map<string, SchemaProblem[]>();
   for (const placed of input.objects) {
-    if (isBuiltInApiVersion(placed.manifest.apiVersion)) out.push(...checkOne(placed));
+    if (isBuiltInApiVersion(placed.manifest.apiVersion)) out.push(...checkOne(placed, cache));
   }
   return out;
 }
