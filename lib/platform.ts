@@ -14,9 +14,11 @@ import { KnativeServing } from './components/knative';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
+import { Profile, ProfileArtifactKeys, ProfileProps } from './components/profile';
 import { ProfilesController } from './components/profiles';
 import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
+import { resolveProfile } from './config/tenancy-schema';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { CertManagerRef, declareExternalCertManager } from './core/cert-manager';
 import { KfkitContext } from './core/context';
@@ -34,6 +36,9 @@ function helmDelivery(config: PlatformConfig): HelmDelivery {
     : { type: 'argocd', namespace: helm.namespace ?? 'argocd', project: helm.project };
 }
 
+/** A team added with {@link KubeflowPlatform.addProfile}: the Profile's props the platform does not wire itself. */
+export type PlatformProfileProps = Omit<ProfileProps, 'controller' | 'gateway' | 'store' | 'extensions'>;
+
 /** Props of {@link KubeflowPlatform}. */
 export interface KubeflowPlatformProps {
   /** The validated configuration (see `resolveConfig` / `loadOverlay`). */
@@ -45,6 +50,8 @@ export interface KubeflowPlatformProps {
  * out. Data flows one way — the config is read here and turned into component props; components never read it.
  */
 export class KubeflowPlatform extends Chart {
+  /** The configuration the platform was built from. */
+  public readonly config: PlatformConfig;
   /** Platform-wide services (image catalog, install plan). */
   public readonly context: KfkitContext;
   /** The platform namespace. */
@@ -73,14 +80,28 @@ export class KubeflowPlatform extends Chart {
   public readonly profiles?: ProfilesController;
   /** The central dashboard (multi-user). */
   public readonly dashboard?: CentralDashboard;
+  private keys?: ProfileArtifactKeys;
+  private readonly tenantList: Profile[] = [];
+  private tenantsScope?: Construct;
   /** Knative Serving, when `knative.mode` is external or managed. */
   public readonly knative?: KnativeServing;
   /** GPU pools and their node agents (device plugin, DCGM exporter), when GPU pools are configured. */
   public readonly gpu?: GpuSupport;
 
+  /** Per-profile keys of the in-cluster artifact store, once a profile needs them. */
+  public get profileArtifactKeys(): ProfileArtifactKeys | undefined {
+    return this.keys;
+  }
+
+  /** The teams' profiles (`tenancy.profiles` and {@link addProfile}). */
+  public get tenants(): readonly Profile[] {
+    return this.tenantList;
+  }
+
   public constructor(scope: Construct, id: string, props: KubeflowPlatformProps) {
     super(scope, id, { disableResourceNameHashes: true });
     const config = props.config;
+    this.config = config;
     this.context = KfkitContext.create(this, {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
       helmDelivery: helmDelivery(config),
@@ -168,14 +189,27 @@ export class KubeflowPlatform extends Chart {
     }
     if (config.pipelines.enabled && config.pipelines.mode === 'multi-user' && this.gateway && this.auth && this.mesh) {
       // Profiles: the profile controller and KFAM, and the central dashboard in front of them.
+      const irsa = this.artifactStore.credentials.type === 'irsa';
       this.profiles = new ProfilesController(this, 'Profiles', {
         namespace: this.platformNamespace.name, userHeaders: this.auth.userHeaders, mesh: this.mesh, gatewayPrincipal: this.gateway.ingressPrincipal,
+        // Profiles' IAM roles trust their default-editor already (the cloud stack writes the trust): annotate only.
+        plugins: irsa ? { aws: {} } : undefined,
       });
       this.dashboard = new CentralDashboard(this, 'Dashboard', {
         namespace: this.platformNamespace.name, gateway: this.gateway, userHeaders: this.auth.userHeaders, kfam: this.profiles.kfam,
-        links: [pipelinesDashboardLinks('/pipeline')],
+        links: [pipelinesDashboardLinks('/pipeline')], registrationFlow: config.tenancy.selfRegistration,
       });
       this.profiles.admitToKfam(this.dashboard.principal);
+      const tenancy = config.tenancy;
+      for (const p of tenancy.profiles) {
+        const r = resolveProfile(tenancy, p);
+        this.addProfile({
+          name: r.name, owner: r.owner, podSecurity: r.podSecurity, quota: r.quota, limits: r.limits, contributors: r.contributors,
+          egress: r.egress.map((e) => ({ cidr: e.cidr, ports: e.ports.map((port) => ({ port })) })),
+          // The schema guarantees a role per profile when the store uses IRSA.
+          awsRoleArn: irsa ? config.cloud.aws?.roles.profiles[r.name] : undefined,
+        });
+      }
     }
     if (this.database.inCluster && config.backup.enabled) {
       this.backup = new DatabaseBackup(this, 'DatabaseBackup', {
@@ -187,6 +221,30 @@ export class KubeflowPlatform extends Chart {
         prefix: config.backup.prefix,
       });
     }
+  }
+
+  /**
+   * Adds a team: a {@link Profile} wired to the platform's profile controller, gateway, artifact store and Pipelines,
+   * with its own artifact keys on the in-cluster store (with IRSA, pass `awsRoleArn`). How `tenancy.profiles` are
+   * built, and how an org stack adds teams in code. Multi-user platforms only.
+   */
+  public addProfile(props: PlatformProfileProps): Profile {
+    const controller = this.profiles;
+    if (!controller || !this.gateway) {
+      throw new Error(`KubeflowPlatform.addProfile(${props.name}): profiles need multi-user Pipelines (pipelines.mode: multi-user, with Istio and auth)`);
+    }
+    this.tenantsScope ??= new Construct(this, 'Tenants');
+    const profile = new Profile(this.tenantsScope, props.name, {
+      ...props, controller, gateway: this.gateway, store: this.artifactStore,
+      extensions: this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : [],
+    });
+    if (this.artifactStore instanceof SeaweedfsArtifactStore && props.awsRoleArn === undefined) {
+      // Each profile's own keys, limited to its prefix (with IRSA, each profile's role is the cloud stack's).
+      this.keys ??= new ProfileArtifactKeys(this, 'ProfileArtifactKeys', { namespace: this.platformNamespace.name, store: this.artifactStore });
+      this.keys.add(profile);
+    }
+    this.tenantList.push(profile);
+    return profile;
   }
 
   private createArtifactStore(config: PlatformConfig): IArtifactStore {

@@ -18,7 +18,7 @@ import { ArtifactCredentials, ArtifactProvider, identityAnnotations, IArtifactSt
 import { KfkitContext } from '../lib/core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
 import { PlatformNamespace } from '../lib/core/namespace';
-import { allowTraffic, NetworkPeer } from '../lib/core/network';
+import { allowTraffic, EgressTarget, NetworkPeer } from '../lib/core/network';
 import { collect } from '../lib/synth/collect';
 import { validate } from '../lib/validate/harness';
 import { isCredentialName } from '../lib/validate/secrets';
@@ -66,6 +66,10 @@ class TestStore extends Construct implements IArtifactStore {
         egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: k8s.IntOrString.fromNumber(this.secure ? 443 : 9000), protocol: 'TCP' }] }],
       },
     });
+  }
+
+  public admitGroup(): EgressTarget {
+    return { addresses: [{ cidr: '0.0.0.0/0', ports: [{ port: this.secure ? 443 : 9000 }] }] };
   }
 }
 

@@ -15,6 +15,7 @@ import { KfkitContext } from '../lib/core/context';
 import { UserHeaders } from '../lib/core/mesh';
 import { PlatformNamespace } from '../lib/core/namespace';
 import { IProfile } from '../lib/core/tenancy';
+import { ProfileNetwork } from '../lib/components/profile/network';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { upstreamFacts } from '../lib/synth/index';
 import { checkFidelity } from '../lib/validate/fidelity';
@@ -64,6 +65,7 @@ function stubProfile(chart: Chart, mesh: IstioMesh, name: string, options: { aws
   return {
     name, namespace: name, owner: { kind: 'User', name: `${name}@example.com` }, scope,
     pods: { peerName: `profile-${name}`, namespace: name, podLabels: {} },
+    network: new ProfileNetwork(scope, 'Network', name),
     artifactPrefix: options.artifactPrefix ?? `private-artifacts/${name}/`,
     awsRoleArn: options.awsRoleArn,
   };
@@ -326,31 +328,36 @@ describe('PipelinesProfileResources: one profile namespace', () => {
   });
 
   test('network: profile pods → API server and UI, runs → ML Metadata, store, Kubernetes API; UI → viewers; viewers → store', () => {
+    type Rule = { to?: { podSelector?: { matchLabels?: Record<string, string> }; ipBlock?: { cidr: string } }[];
+      from?: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports?: { port: number }[] };
+    type Policy = { spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; egress?: Rule[]; ingress?: Rule[] } };
+    // The profile side: one policy per set of pods and direction, whatever the number of paths.
     const policies = ids(inProfile.filter((o) => o.manifest.kind === 'NetworkPolicy' && o.waveName === 'tenants'));
     expect(policies).toEqual([
-      'NetworkPolicy/team-a/team-a-pipeline-runs-to-kube-apiserver',
-      'NetworkPolicy/team-a/team-a-pipeline-runs-to-metadata-grpc-deployment',
-      'NetworkPolicy/team-a/team-a-pipeline-runs-to-seaweedfs',
-      'NetworkPolicy/team-a/team-a-pods-to-ml-pipeline',
-      'NetworkPolicy/team-a/team-a-pods-to-ml-pipeline-ui',
-      'NetworkPolicy/team-a/team-a-tensorboard-viewers-from-ml-pipeline-ui',
-      'NetworkPolicy/team-a/team-a-tensorboard-viewers-to-seaweedfs',
+      'NetworkPolicy/team-a/pipeline-runs-allow',
+      'NetworkPolicy/team-a/profile-allow',
+      'NetworkPolicy/team-a/tensorboard-viewers-allow',
     ]);
-    const serverSide = ids(ofKind(s, 'NetworkPolicy', NS).filter((o) => o.manifest.metadata.name.includes('team-a')));
+    const policy = (name: string) => get(s, 'NetworkPolicy', name, 'team-a').manifest as K8sObject & Policy;
+    const target = (r: Rule) => `${r.to?.[0].podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? r.to?.[0].ipBlock?.cidr}:${(r.ports ?? []).map((p) => p.port).join('+')}`;
+    expect(policy('profile-allow').spec.podSelector).toEqual({ matchLabels: {} });
+    expect(policy('profile-allow').spec.egress?.map(target)).toEqual(['ml-pipeline:8888+8887', 'ml-pipeline-ui:3000']);
+    expect(policy('profile-allow').spec.ingress).toBeUndefined();
+    expect(policy('pipeline-runs-allow').spec.podSelector).toEqual({ matchLabels: { 'pipelines.kubeflow.org/v2_component': 'true' } });
+    expect(policy('pipeline-runs-allow').spec.egress?.map(target)).toEqual(['metadata-grpc-deployment:8080', '0.0.0.0/0:443+6443', 'seaweedfs:8333']);
+    expect(policy('tensorboard-viewers-allow').spec.egress?.map(target)).toEqual(['seaweedfs:8333']);
+    expect(policy('tensorboard-viewers-allow').spec.ingress?.map((r) => r.from?.[0].podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['ml-pipeline-ui']);
+    // The platform side admits every profile namespace once (by the namespaces' label), not one policy per profile.
+    const serverSide = ids(ofKind(s, 'NetworkPolicy', NS).filter((o) => o.manifest.metadata.name.includes('profiles')));
     expect(serverSide).toEqual([
-      'NetworkPolicy/kubeflow/metadata-grpc-deployment-from-team-a-pipeline-runs',
-      'NetworkPolicy/kubeflow/ml-pipeline-from-team-a-pods',
-      'NetworkPolicy/kubeflow/ml-pipeline-ui-from-team-a-pods',
-      'NetworkPolicy/kubeflow/ml-pipeline-ui-to-team-a-tensorboard-viewers',
-      'NetworkPolicy/kubeflow/seaweedfs-from-team-a-pipeline-runs',
-      'NetworkPolicy/kubeflow/seaweedfs-from-team-a-tensorboard-viewers',
+      'NetworkPolicy/kubeflow/metadata-grpc-deployment-from-profiles-pipeline-runs',
+      'NetworkPolicy/kubeflow/ml-pipeline-from-profiles',
+      'NetworkPolicy/kubeflow/ml-pipeline-ui-from-profiles',
+      'NetworkPolicy/kubeflow/ml-pipeline-ui-to-profiles-tensorboard-viewers',
+      'NetworkPolicy/kubeflow/seaweedfs-from-profiles-pipeline-runs',
+      'NetworkPolicy/kubeflow/seaweedfs-from-profiles-tensorboard-viewers',
     ]);
-    type Policy = { spec: { podSelector: { matchLabels?: Record<string, string> }; egress?: { ports: { port: number }[] }[] } };
-    const api = get(s, 'NetworkPolicy', 'team-a-pods-to-ml-pipeline', 'team-a').manifest as K8sObject & Policy;
-    expect(api.spec.podSelector).toEqual({ matchLabels: {} });
-    expect(api.spec.egress?.[0].ports.map((p) => p.port)).toEqual([8888, 8887]);
-    const runs = get(s, 'NetworkPolicy', 'team-a-pipeline-runs-to-metadata-grpc-deployment', 'team-a').manifest as K8sObject & Policy;
-    expect(runs.spec.podSelector).toEqual({ matchLabels: { 'pipelines.kubeflow.org/v2_component': 'true' } });
+    expect(JSON.stringify(ofKind(s, 'NetworkPolicy', NS).map((o) => o.manifest))).not.toContain('team-a');
   });
 
   test('mesh: TensorBoard viewers admit the UI server', () => {
@@ -369,8 +376,9 @@ describe('PipelinesProfileResources: one profile namespace', () => {
     expect(repo.s3.useSDKCreds).toBe(true);
     expect(repo.s3.accessKeySecret).toBeUndefined();
     expect(JSON.stringify(irsa.objects.filter((o) => o.manifest.metadata.namespace === 'team-b'))).not.toContain('mlpipeline-minio-artifact');
-    const egress = get(irsa, 'NetworkPolicy', 'team-b-pipeline-runs-to-artifact-store', 'team-b');
+    const egress = get(irsa, 'NetworkPolicy', 'pipeline-runs-allow', 'team-b');
     expect(egress.waveName).toBe('tenants');
+    expect(JSON.stringify(egress.manifest)).toContain('0.0.0.0/0');
   });
 
   test('a custom artifact prefix is used as given', () => {
@@ -418,7 +426,7 @@ describe('guards', () => {
     const scope = new Construct(chart, 'P');
     const stub: IProfile = {
       name: profile.name, namespace: profile.name, owner: { kind: 'User', name: 'u@example.com' }, scope,
-      pods: { peerName: 'p', namespace: profile.name, podLabels: {} },
+      pods: { peerName: 'p', namespace: profile.name, podLabels: {} }, network: new ProfileNetwork(scope, 'Network', profile.name),
       artifactPrefix: 'artifactPrefix' in profile ? profile.artifactPrefix : `private-artifacts/${profile.name}/`,
     };
     expect(() => pipelines.profileExtension?.addToProfile(stub)).toThrow(message);
@@ -426,9 +434,10 @@ describe('guards', () => {
 
   test('a profile added twice is refused', () => {
     const { chart, pipelines } = build({ profiles: [{ name: 'team-a' }] });
+    const scope = new Construct(chart, 'Again');
     const again: IProfile = {
-      name: 'team-a', namespace: 'team-a', owner: { kind: 'User', name: 'u@example.com' }, scope: new Construct(chart, 'Again'),
-      pods: { peerName: 'p', namespace: 'team-a', podLabels: {} }, artifactPrefix: 'private-artifacts/team-a/',
+      name: 'team-a', namespace: 'team-a', owner: { kind: 'User', name: 'u@example.com' }, scope,
+      pods: { peerName: 'p', namespace: 'team-a', podLabels: {} }, network: new ProfileNetwork(scope, 'Network', 'team-a'), artifactPrefix: 'private-artifacts/team-a/',
     };
     expect(() => pipelines.profileExtension?.addToProfile(again)).toThrow(/namespace team-a already has Pipelines' objects; add each profile once/);
   });

@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { loadOverlay } from '../lib/config/load';
+import * as YAML from 'yaml';
+import { loadOverlay, resolveConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { CHARTS } from '../lib/core/charts';
 import { Synthesized } from '../lib/synth/collect';
@@ -51,7 +52,8 @@ describe('local-auth: the local stack behind a login', () => {
   });
 
   test('every web app behind the gateway has an AuthorizationPolicy: removing the KFP UI\'s is a finding', () => {
-    const without = { ...s, objects: s.objects.filter((o) => !(o.manifest.kind === 'AuthorizationPolicy' && o.manifest.metadata.name === 'ml-pipeline-ui')) };
+    // Multi-user adds a second policy on the UI's pods (callers inside the mesh); without both, the route is unguarded.
+    const without = { ...s, objects: s.objects.filter((o) => !(o.manifest.kind === 'AuthorizationPolicy' && ['ml-pipeline-ui', 'ml-pipeline-ui-in-mesh'].includes(o.manifest.metadata.name))) };
     expect(validate(without)).toEqual([expect.objectContaining({ rule: 'gateway-authz', object: 'VirtualService/kubeflow/ml-pipeline-ui' })]);
   });
 
@@ -75,14 +77,23 @@ describe('full: everything built so far', () => {
     expect(checkPlatform(s, config)).toEqual([]);
     expect(objects(s, 'HelmRelease')).toEqual([]);
     expect(objects(s, 'Application', 'argocd').map((a) => a.metadata.name).sort()).toEqual([
-      'cert-manager', 'istio-base', 'istio-cni', 'istiod', 'knative-operator', 'ztunnel',
+      'cert-manager', 'istio-base', 'istio-cni', 'istiod', 'knative-operator',
     ]);
   });
 
-  test('ambient data plane: the namespace is enrolled without sidecars', () => {
-    const labels = one(s, 'Namespace', 'kubeflow').manifest.metadata.labels;
+  test('multi-user with three teams', () => {
+    expect(objects(s, 'Profile').map((p) => p.metadata.name)).toEqual(['forecasting', 'research', 'vision']);
+  });
+
+  test('ambient data plane (standalone): the namespace is enrolled without sidecars', () => {
+    const doc = YAML.parse(fs.readFileSync(path.join(OVERLAYS, 'full.yaml'), 'utf8')) as Record<string, unknown>;
+    const ambient = resolveConfig({ ...doc, istio: { mode: 'managed', dataplane: 'ambient' }, pipelines: { mode: 'standalone' }, tenancy: {} }, STACKS);
+    const a = synthesize(ambient);
+    expect(checkPlatform(a, ambient)).toEqual([]);
+    const labels = one(a, 'Namespace', 'kubeflow').manifest.metadata.labels;
     expect(labels).toMatchObject({ 'istio.io/dataplane-mode': 'ambient' });
     expect(labels).not.toHaveProperty('istio-injection');
+    expect(objects(a, 'Application', 'argocd').map((x) => x.metadata.name)).toContain('ztunnel');
   });
 
   test('ACME: cert-manager may reach the ACME server and self-check through the gateway; the challenge path is public', () => {
@@ -96,7 +107,7 @@ describe('full: everything built so far', () => {
     expect(out.code).toBe(0);
     const rows = out.out.split('\n').map((l) => l.split('\t'));
     expect(rows.map((r) => r[0])).toEqual([
-      'cert-manager/cert-manager', 'istio-system/istio-base', 'istio-system/istio-cni', 'istio-system/istiod', 'istio-system/ztunnel',
+      'cert-manager/cert-manager', 'istio-system/istio-base', 'istio-system/istio-cni', 'istio-system/istiod',
       'knative-operator/knative-operator',
     ]);
     for (const r of rows) expect(r[3]).toBe(Object.values(CHARTS).find((c) => c.chart === r[2])?.version);
@@ -104,7 +115,7 @@ describe('full: everything built so far', () => {
 
   test('kfkit list-images includes the chart images and not the injected proxy placeholder', () => {
     const images = cli(['list-images', '--env', 'full']).out.split('\n');
-    expect(images).toEqual(expect.arrayContaining([expect.stringMatching(/\/pilot:/), expect.stringMatching(/\/ztunnel:/), expect.stringMatching(/cert-manager-controller:/)]));
+    expect(images).toEqual(expect.arrayContaining([expect.stringMatching(/\/pilot:/), expect.stringMatching(/\/install-cni:/), expect.stringMatching(/cert-manager-controller:/)]));
     expect(images).not.toContain('auto');
   });
 });
@@ -161,7 +172,7 @@ describe('multi-user Pipelines', () => {
   });
 
   test('standalone has none of it', () => {
-    const standalone = env('local-auth').s;
+    const standalone = synthesize(localConfig({ certManager: { mode: 'managed' }, istio: { mode: 'managed' }, auth: { mode: 'dex', dex: { staticUsers: user } } }));
     expect(standalone.objects.some((o) => o.manifest.metadata.name === 'profiles-deployment' || o.manifest.metadata.name === 'centraldashboard')).toBe(false);
   });
 });

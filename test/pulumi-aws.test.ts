@@ -709,7 +709,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
       cloud: {
         aws: {
           region: REGION, clusterName: 'kfkit-dev', vpcId: VPC_ID, oidcProviderArn: OIDC_ARN,
-          roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, ...ADDON_ROLES },
+          roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, profiles: {}, ...ADDON_ROLES },
         },
       },
       gpu: { pools: [] },

@@ -177,7 +177,7 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
     expect(c.objectStore).toMatchObject({ type: 'external', provider: 's3', bucket: BUCKET, region: REGION, credentials: { type: 'irsa' } });
     expect(c.cloud.aws).toEqual({
       region: REGION, clusterName: 'kfkit-dev', vpcId: VPC_ID, oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`,
-      roles: { pipelines: ROLE, ...ADDON_ROLES },
+      roles: { pipelines: ROLE, profiles: {}, ...ADDON_ROLES },
     });
     expect(c.database).toMatchObject({
       type: 'external', engine: 'mysql', host: DB_HOST, port: 3306, tls: { mode: 'required' },

@@ -6,6 +6,7 @@ import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 import { unpinnedReason } from '../validate/images';
 import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
+import { tenancyIssues, tenancySchema } from './tenancy-schema';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
@@ -20,6 +21,8 @@ const quantity = (example: string) =>
   z.string().regex(QUANTITY_PATTERN, `must be a Kubernetes quantity such as ${example}`);
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+/** Namespaces of the platform's parts at their defaults (Istio, cert-manager, Knative, Dex, oauth2-proxy), which no profile may take. */
+const PLATFORM_NAMESPACES = ['istio-system', 'cert-manager', 'knative-serving', 'knative-operator', 'auth', 'oauth2-proxy'];
 
 /** Compute budget of one container; checked so that no request exceeds its limit. */
 export const resourcesSchema = z.strictObject({
@@ -157,7 +160,8 @@ const awsSchema = z.strictObject({
   oidcProviderArn: arn('iam').optional().meta({ description: 'IAM OIDC provider of the EKS cluster (for IRSA).' }),
   roles: z.strictObject({
     pipelines: arn('iam').optional().meta({ description: 'Role the pipeline ServiceAccounts assume for artifacts (IRSA).' }),
-    profileTemplate: arn('iam').optional().meta({ description: 'Per-tenant role template (tenancy issue).' }),
+    profiles: z.record(dnsLabel('profile name'), arn('iam')).default({})
+      .meta({ description: 'Per-profile roles (IRSA for each profile\'s default-editor, limited to its artifact prefix), by profile name; the AWS cloud stack writes them.' }),
     clusterAutoscaler: arn('iam').optional().meta({ description: 'Role of kube-system/cluster-autoscaler (IRSA).' }),
     loadBalancerController: arn('iam').optional().meta({ description: 'Role of kube-system/aws-load-balancer-controller (IRSA).' }),
   }).prefault({}),
@@ -335,6 +339,7 @@ export const platformConfigSchema = z.strictObject({
   gateway: gatewaySchema.meta({ description: 'The Kubeflow gateway (with istio.mode external or managed): host, TLS, Service.' }),
   auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
   knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
+  tenancy: tenancySchema.meta({ description: 'Teams (Kubeflow profiles) of a multi-user platform: owners, contributors, quotas, LimitRanges. Default: none.' }),
   addons: addonsSchema.meta({ description: 'Cluster add-ons in kube-system (EKS): cluster-autoscaler, AWS Load Balancer Controller. Default: none.' }),
   gitops: z.strictObject({
     flux: fluxSchema.prefault({}),
@@ -408,6 +413,21 @@ export const platformConfigSchema = z.strictObject({
   }
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+  const multiUser = c.pipelines.enabled && c.pipelines.mode === 'multi-user';
+  const irsa = store.type === 'external' && store.credentials.type === 'irsa';
+  if (multiUser && c.tenancy.profiles.length > 0 && store.type === 'external' && store.credentials.type === 'secret') {
+    ctx.addIssue({
+      code: 'custom', path: ['objectStore', 'credentials', 'type'],
+      message: 'profiles need artifact credentials of their own, limited to their prefix: kfkit mints them on the in-cluster store, or each '
+        + 'profile gets an IAM role with irsa; one shared key pair (secret) would let every team read every other team\'s artifacts',
+    });
+  }
+  for (const issue of tenancyIssues({
+    tenancy: c.tenancy, gpu: c.gpu, multiUser,
+    platformNamespaces: [...new Set([...RESERVED_NAMESPACES, c.namespace, c.gpu.namespace, c.gitops.helm.namespace ?? (c.gitops.helm.delivery === 'flux' ? 'flux-system' : 'argocd'),
+      ...PLATFORM_NAMESPACES])],
+    irsaProfileRoles: multiUser && irsa ? c.cloud.aws?.roles.profiles ?? {} : undefined,
+  })) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];
   for (const issue of databaseConsumerIssues(c.database, consumers)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });

@@ -1,4 +1,4 @@
-import { NetworkPeer } from './network';
+import { EgressTarget, GroupPods, NetworkPeer } from './network';
 
 /** How workloads authenticate to the artifact store. Never the key values. */
 export type ArtifactCredentials =
@@ -30,6 +30,11 @@ export interface IArtifactStore {
   serviceAccountAnnotations(): Record<string, string>;
   /** Opens the network path from `client` to the store. */
   allowFrom(client: NetworkPeer): void;
+  /**
+   * Admits the pods of a group of namespaces (every tenant profile) on the store's side, once per group, and returns
+   * what each of those namespaces must allow in its own egress policy.
+   */
+  admitGroup(clients: GroupPods): EgressTarget;
 }
 
 /** ServiceAccount annotations that give pods the identity of `credentials`. */

@@ -54,6 +54,7 @@ export class KfkitContext extends Construct {
   public readonly helmDelivery: HelmDelivery;
 
   private readonly apis = new Map<string, ExternalApi>();
+  private readonly onceKeys = new Set<string>();
   private readonly objects = new Map<string, ExternalObject>();
   private readonly runtime = new Set<ImageKey>();
   private readonly protectedObjects = new Map<IConstruct, string>();
@@ -93,6 +94,16 @@ export class KfkitContext extends Construct {
   /** Declares a custom resource kind served by an install kfkit does not manage (e.g. an existing cert-manager). */
   public addExternalApi(api: ExternalApi): void {
     this.apis.set(`${api.group}/${api.kind}`, api);
+  }
+
+  /**
+   * Runs `create` the first time `key` is seen in this platform: how many instances of a construct (one per tenant)
+   * share one object on the other side (a policy admitting all of them).
+   */
+  public once(key: string, create: () => void): void {
+    if (this.onceKeys.has(key)) return;
+    this.onceKeys.add(key);
+    create();
   }
 
   /** Declares an object that exists on the cluster but is not in kfkit's output. */

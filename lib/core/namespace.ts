@@ -28,6 +28,12 @@ export interface PlatformNamespaceProps {
    * @default - none
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Whether kfkit's pods run here, pulling through the catalog's pull Secrets (`images.pullSecrets`), which are then
+   * declared as objects the admins create in the namespace. Tenant namespaces, where users' pods run, say false.
+   * @default true
+   */
+  readonly declarePullSecrets?: boolean;
 }
 
 /**
@@ -78,7 +84,7 @@ export class PlatformNamespace extends Construct {
     plan.assign(isolation, PlatformNamespace.isolationWave(this));
     // Pods here pull through the catalog's pull Secrets, which the admins create (kfkit never holds credentials).
     const ctx = KfkitContext.of(this);
-    for (const secret of ctx.images.pullSecrets) {
+    for (const secret of props.declarePullSecrets === false ? [] : ctx.images.pullSecrets) {
       ctx.addExternalObject({
         apiVersion: 'v1', kind: 'Secret', name: secret, namespace: props.name,
         reason: `image pull Secret (images.pullSecrets); create it in ${props.name} after the namespace exists`,

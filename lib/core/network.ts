@@ -21,6 +21,25 @@ export interface NetworkPeer {
   readonly podLabels: Readonly<Record<string, string>>;
 }
 
+/**
+ * Every namespace carrying `namespaceLabels` (e.g. every tenant profile), for the server side of a relationship with
+ * many client namespaces: one policy admits them all, instead of one per namespace.
+ */
+export interface NamespaceGroup {
+  /** Short stable name, used in policy names (e.g. `profiles`). */
+  readonly groupName: string;
+  /** Labels every namespace of the group carries (only cluster admins and controllers can label namespaces). */
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Where a client is allowed to connect, as data: pods (of another namespace) on ports, or addresses outside the pod
+ * network. A server hands it to clients that write their own egress rules (tenant namespaces).
+ */
+export type EgressTarget =
+  | { readonly peer: NetworkPeer; readonly ports: readonly NetworkPort[] }
+  | { readonly addresses: readonly AddressRule[] };
+
 /** A port opened by a rule. */
 export interface NetworkPort {
   readonly port: number;
@@ -140,3 +159,65 @@ export function allowIngressFromAddresses(scope: Construct, id: string, to: Netw
 export function allowKubeApi(scope: Construct, from: NetworkPeer): void {
   allowEgressToAddresses(scope, `KubeApi-${from.peerName}`, from, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }, { port: 6443 }] }]);
 }
+
+function groupSelector(group: NamespaceGroup, podLabels: Readonly<Record<string, string>>): k8s.NetworkPolicyPeer {
+  return { namespaceSelector: { matchLabels: { ...group.namespaceLabels } }, podSelector: { matchLabels: { ...podLabels } } };
+}
+
+/** Pods of the namespaces of a {@link NamespaceGroup}: `podLabels` (every pod when empty) and a name for policy names. */
+export interface GroupPods {
+  readonly group: NamespaceGroup;
+  /** Short name of the pods, used in policy names (e.g. `pipeline-runs`). @default - the group's name */
+  readonly podsName?: string;
+  readonly podLabels?: Readonly<Record<string, string>>;
+}
+
+function groupPodsName(pods: GroupPods): string {
+  return pods.podsName === undefined ? pods.group.groupName : `${pods.group.groupName}-${pods.podsName}`;
+}
+
+/**
+ * The server side of connections from the pods of every namespace of a group: an ingress policy
+ * `<to>-from-<group>[-<pods>]` in `to`'s namespace. The clients' egress rules are the group members' own.
+ */
+export function allowIngressFromGroup(scope: Construct, id: string, to: NetworkPeer, from: GroupPods, onPorts: readonly NetworkPort[]): void {
+  if (onPorts.length === 0) throw new Error(`allowIngressFromGroup(${groupPodsName(from)} → ${to.peerName}) needs at least one port`);
+  allowPolicy(scope, id, `${to.peerName}-from-${groupPodsName(from)}`, to, 'Ingress', [{ peers: [groupSelector(from.group, from.podLabels ?? {})], ports: onPorts }]);
+}
+
+/**
+ * The client side of connections to the pods of every namespace of a group: an egress policy
+ * `<from>-to-<group>[-<pods>]` in `from`'s namespace; an empty port list opens every port.
+ */
+export function allowEgressToGroup(scope: Construct, id: string, from: NetworkPeer, to: GroupPods, onPorts: readonly NetworkPort[]): void {
+  allowPolicy(scope, id, `${from.peerName}-to-${groupPodsName(to)}`, from, 'Egress', [{ peers: [groupSelector(to.group, to.podLabels ?? {})], ports: onPorts }]);
+}
+
+/** The egress rule (wire form) that lets a client reach `target`. */
+export function egressRules(target: EgressTarget, clientNamespace: string): k8s.NetworkPolicyEgressRule[] {
+  if ('addresses' in target) {
+    return target.addresses.map((r) => ({ to: [{ ipBlock: { cidr: r.cidr } }], ports: ports(r.ports) }));
+  }
+  const { peer } = target;
+  return [{
+    to: [{
+      podSelector: { matchLabels: { ...peer.podLabels } },
+      namespaceSelector: peer.namespace === clientNamespace ? undefined : { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
+    }],
+    ports: target.ports.length > 0 ? ports(target.ports) : undefined,
+  }];
+}
+
+/** The ingress rule (wire form) that admits `from` (pods of another namespace) on `onPorts`; no ports: every port. */
+export function ingressRule(from: NetworkPeer, onPorts: readonly NetworkPort[], serverNamespace: string): k8s.NetworkPolicyIngressRule {
+  return {
+    from: [{
+      podSelector: { matchLabels: { ...from.podLabels } },
+      namespaceSelector: from.namespace === serverNamespace ? undefined : { matchLabels: { 'kubernetes.io/metadata.name': from.namespace } },
+    }],
+    ports: onPorts.length > 0 ? ports(onPorts) : undefined,
+  };
+}
+
+/** The Kubernetes API server, as an egress target (ports 443 and 6443 to any address, see {@link allowKubeApi}). */
+export const KUBE_API: EgressTarget = { addresses: [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }, { port: 6443 }] }] };

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { NetworkPeer } from './network';
+import { EgressTarget, NamespaceGroup, NetworkPeer, NetworkPort } from './network';
 
 /**
  * The contract between tenant profiles and the components that put per-namespace objects into them (multi-user
@@ -15,6 +15,33 @@ export interface ProfileSubject {
   readonly name: string;
 }
 
+/**
+ * Every profile namespace: the label kubeflow/manifests 26.03 puts on them (`applications/profiles/pss`), which the
+ * profile controller and kfkit's Profile both set. Servers in the platform namespace admit this group once, with one
+ * policy, instead of one policy per profile.
+ */
+export const PROFILE_NAMESPACES: NamespaceGroup = { groupName: 'profiles', namespaceLabels: { 'app.kubernetes.io/part-of': 'kubeflow-profile' } };
+
+/** Some pods of a profile namespace, named for policy names (e.g. `pipeline-runs`). */
+export interface ProfilePods {
+  /** Short stable name (a DNS label). */
+  readonly name: string;
+  /** Labels selecting the pods. */
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The network policies of one profile namespace, consolidated: one egress and one ingress policy per set of pods,
+ * whatever the number of extensions, so a thousand profiles stay a few objects each. Only the profile's side: the other
+ * end (a server in the platform namespace) admits {@link PROFILE_NAMESPACES} once.
+ */
+export interface IProfileNetwork {
+  /** Lets `pods` (default: every pod of the namespace) connect to `target`. */
+  allowEgress(target: EgressTarget, pods?: ProfilePods): void;
+  /** Lets `from` connect to `pods` (default: every pod) on `ports` (empty: every port). */
+  allowIngress(from: NetworkPeer, ports: readonly NetworkPort[], pods?: ProfilePods): void;
+}
+
 /** One tenant profile, as extensions see it. */
 export interface IProfile {
   /** Profile name, equal to its namespace. */
@@ -27,6 +54,8 @@ export interface IProfile {
   readonly scope: Construct;
   /** Every pod of the namespace, for NetworkPolicies. */
   readonly pods: NetworkPeer;
+  /** The namespace's network policies: extensions add their rules here. */
+  readonly network: IProfileNetwork;
   /** Key prefix of the profile's private artifacts in the artifact bucket, ending in `/` (upstream: `private-artifacts/<namespace>/`). */
   readonly artifactPrefix: string;
   /**

@@ -309,6 +309,7 @@ export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverl
         oidcProviderArn: outputs.cluster.oidcProviderArn,
         roles: {
           pipelines: outputs.roles.pipelines,
+          profiles: outputs.roles.profiles,
           clusterAutoscaler: outputs.roles.clusterAutoscaler,
           loadBalancerController: outputs.roles.loadBalancerController,
         },

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ArtifactCredentials, endpointHostPort, identityAnnotations, IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
-import { AddressRule, allowEgressToAddresses, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { AddressRule, allowEgressToAddresses, ANY_ADDRESS, EgressTarget, NetworkPeer } from '../../core/network';
 
 /** Kind of service behind an {@link ExternalArtifactStore}. */
 export type ExternalArtifactProvider = 's3' | 'gcs' | 's3-compatible';
@@ -145,11 +145,21 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
    * exchanges the ServiceAccount token), with Workload Identity also the GKE metadata server.
    */
   public allowFrom(client: NetworkPeer): void {
+    const target = this.egressTarget();
+    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'artifact-store', 'addresses' in target ? target.addresses : []);
+  }
+
+  /** A store outside the cluster has no side to open: the clients' egress to its addresses is all it takes. */
+  public admitGroup(): EgressTarget {
+    return this.egressTarget();
+  }
+
+  private egressTarget(): EgressTarget {
     const ports = [...new Set([this.port, ...(this.credentials.type === 'irsa' ? [443] : [])])].sort((a, b) => a - b);
     const rules: AddressRule[] = [{ cidr: ANY_ADDRESS, ports: ports.map((port) => ({ port })) }];
     if (this.credentials.type === 'workload-identity') {
       for (const m of GKE_METADATA) rules.push({ cidr: m.cidr, ports: [{ port: m.port }] });
     }
-    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'artifact-store', rules);
+    return { addresses: rules };
   }
 }

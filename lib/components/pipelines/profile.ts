@@ -2,11 +2,10 @@ import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ArtifactCredentials, IArtifactStore } from '../../core/artifact-store';
-import { KfkitContext } from '../../core/context';
 import { standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
-import { IProfile, IProfileExtension } from '../../core/tenancy';
+import { allowEgressToGroup, allowIngressFromGroup, EgressTarget, GroupPods, KUBE_API } from '../../core/network';
+import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
 import { ArgoArtifactRepository, KEY_FORMAT_AFTER_PREFIX, RUN_POD_LABEL, s3Credentials } from './argo';
 import { KFP_LAUNCHER_CONFIG, launcherAccess, METADATA_GRPC_CONFIG } from './install-config';
 import { endpointHost, pipelinesIdentity, PipelinesEndpoint, PROFILE_RUNNER_SERVICE_ACCOUNT } from './shared';
@@ -45,6 +44,10 @@ export interface PipelinesProfileResourcesProps {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** The pods of a pipeline run (the v2 driver, launcher and executor), which record executions in ML Metadata. */
+const RUN_PODS: ProfilePods = { name: 'pipeline-runs', podLabels: { [RUN_POD_LABEL]: 'true' } };
+/** TensorBoard viewer pods, which the UI server proxies. */
+const VIEWER_PODS: ProfilePods = { name: 'tensorboard-viewers', podLabels: VIEWER_POD_LABELS };
 /** An S3 key prefix: no leading slash, ends in one, no empty segment, the safe characters of S3 keys. */
 const KEY_PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
 
@@ -83,12 +86,14 @@ const KEY_PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)+$/;
  * Network (default-deny everywhere): every pod of the profile → API server (REST 8888, gRPC 8887) and → UI server
  * (3000, the SDK's default endpoint); pipeline run pods (`pipelines.kubeflow.org/v2_component: "true"`) → ML Metadata
  * (8080), → the store and → the Kubernetes API; UI server → TensorBoard viewer pods (6006); viewers → the store. With a
- * mesh, the viewers admit the UI server's principal (`ml-pipeline-ui-to-tensorboard`).
+ * mesh, the viewers admit the UI server's principal (`ml-pipeline-ui-to-tensorboard`). The profile side of these paths
+ * goes into the profile's consolidated policies (`IProfile.network`); the servers' side admits every profile namespace
+ * ({@link PROFILE_NAMESPACES}) once, written when this construct is created.
  */
 export class PipelinesProfileResources extends Construct implements IProfileExtension {
   private readonly props: PipelinesProfileResourcesProps;
-  /** The store as a construct: where its `allowFrom` writes. */
-  private readonly storeScope: Construct;
+  private readonly storeForRuns: EgressTarget;
+  private readonly storeForViewers: EgressTarget;
   private readonly profiles = new Set<string>();
 
   public constructor(scope: Construct, id: string, props: PipelinesProfileResourcesProps) {
@@ -97,12 +102,18 @@ export class PipelinesProfileResources extends Construct implements IProfileExte
       throw new Error('PipelinesProfileResources: the 2.17.0 backend and Argo reach the artifact store through the S3 API with keys or IRSA, '
         + 'not GKE Workload Identity; give the store HMAC keys');
     }
-    const store = props.store;
-    if (!(store instanceof Construct)) {
-      throw new Error('PipelinesProfileResources: the artifact store must be a construct (its allowFrom writes the network paths of profile pods)');
-    }
-    this.storeScope = store;
     this.props = props;
+    // The platform side of every profile's paths, once: the servers admit the pods of all profile namespaces.
+    const everyPod: GroupPods = { group: PROFILE_NAMESPACES };
+    const runs: GroupPods = { group: PROFILE_NAMESPACES, podsName: RUN_PODS.name, podLabels: RUN_PODS.podLabels };
+    const viewers: GroupPods = { group: PROFILE_NAMESPACES, podsName: VIEWER_PODS.name, podLabels: VIEWER_PODS.podLabels };
+    const { apiServer, ui, metadataGrpc } = props;
+    allowIngressFromGroup(this, 'ApiServerFromProfiles', apiServer.http.peer, everyPod, [{ port: apiServer.http.podPort }, { port: apiServer.grpc.podPort }]);
+    allowIngressFromGroup(this, 'UiFromProfiles', ui.peer, everyPod, [{ port: ui.podPort }]);
+    allowIngressFromGroup(this, 'MetadataFromProfileRuns', metadataGrpc.peer, runs, [{ port: metadataGrpc.podPort }]);
+    allowEgressToGroup(this, 'UiToProfileViewers', ui.peer, viewers, [{ port: VIEWER_PORT }]);
+    this.storeForRuns = props.store.admitGroup(runs);
+    this.storeForViewers = props.store.admitGroup(viewers);
   }
 
   /** Writes Pipelines' per-namespace objects for `profile` under `profile.scope`. */
@@ -163,19 +174,15 @@ export class PipelinesProfileResources extends Construct implements IProfileExte
       data: { [ARTIFACT_REPOSITORIES.key]: JSON.stringify(repository) },
     });
 
-    // Network paths of Pipelines' pods in the namespace.
+    // Network paths of Pipelines' pods in the namespace (the platform side admits every profile once, see the constructor).
     const { apiServer, ui } = this.props;
-    const pods: NetworkPeer = { ...profile.pods, peerName: `${ns}-pods` };
-    const runs: NetworkPeer = { peerName: `${ns}-pipeline-runs`, namespace: ns, podLabels: { [RUN_POD_LABEL]: 'true' } };
-    const viewers: NetworkPeer = { peerName: `${ns}-tensorboard-viewers`, namespace: ns, podLabels: VIEWER_POD_LABELS };
-    const network = new Construct(scope, 'Network');
-    allowTraffic(network, pods, apiServer.http.peer, [{ port: apiServer.http.podPort }, { port: apiServer.grpc.podPort }]);
-    allowTraffic(network, pods, ui.peer, [{ port: ui.podPort }]);
-    allowTraffic(network, runs, grpc.peer, [{ port: grpc.podPort }]);
-    allowKubeApi(network, runs);
-    allowTraffic(network, ui.peer, viewers, [{ port: VIEWER_PORT }]);
-    this.allowStore(runs);
-    this.allowStore(viewers);
+    profile.network.allowEgress({ peer: apiServer.http.peer, ports: [{ port: apiServer.http.podPort }, { port: apiServer.grpc.podPort }] });
+    profile.network.allowEgress({ peer: ui.peer, ports: [{ port: ui.podPort }] });
+    profile.network.allowEgress({ peer: grpc.peer, ports: [{ port: grpc.podPort }] }, RUN_PODS);
+    profile.network.allowEgress(KUBE_API, RUN_PODS);
+    profile.network.allowEgress(this.storeForRuns, RUN_PODS);
+    profile.network.allowIngress(ui.peer, [{ port: VIEWER_PORT }], VIEWER_PODS);
+    profile.network.allowEgress(this.storeForViewers, VIEWER_PODS);
 
     if (this.props.mesh) {
       const principal = `${this.props.mesh.trustDomain}/ns/${platform}/sa/${this.props.uiServiceAccount}`;
@@ -185,20 +192,6 @@ export class PipelinesProfileResources extends Construct implements IProfileExte
         metadata: { name: 'ml-pipeline-ui-to-tensorboard', namespace: ns, labels },
         spec: { action: 'ALLOW', selector: { matchLabels: { ...VIEWER_POD_LABELS } }, rules: [{ from: [{ source: { principals: [principal] } }] }] },
       });
-    }
-  }
-
-  /**
-   * Opens `client` (pods of a profile namespace) → the store through the store's own `allowFrom`, which writes its
-   * policies under the store's scope: the ones in the profile namespace move to the `tenants` wave, so they install
-   * after the namespace (the store's side stays in the store's wave).
-   */
-  private allowStore(client: NetworkPeer): void {
-    const before = new Set(this.storeScope.node.findAll());
-    this.props.store.allowFrom(client);
-    const plan = KfkitContext.of(this).plan;
-    for (const c of this.storeScope.node.findAll()) {
-      if (!before.has(c) && c instanceof ApiObject && c.metadata.namespace === client.namespace) plan.assign(c, plan.tenants);
     }
   }
 }

@@ -235,6 +235,15 @@ export class ProfilesController extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   /** KFAM's AuthorizationPolicy `profiles-kfam`, when there is a mesh. */
   public readonly kfamPolicy?: ApiObject;
+  /** The mesh profile namespaces are enrolled in, if any. */
+  public readonly mesh?: IMesh;
+  /**
+   * Who may forward a user's request into a profile namespace (the owner's and contributors' AuthorizationPolicies
+   * admit them with the user's header): the ingress gateway and the Pipelines UI, as upstream.
+   */
+  public readonly userRequestPrincipals: readonly string[];
+  /** The cloud identity plugins Profiles may use. */
+  public readonly plugins: readonly ProfilePluginKind[];
   private readonly kfamCallers: string[] = [];
 
   public constructor(scope: Construct, id: string, props: ProfilesControllerProps) {
@@ -266,6 +275,9 @@ export class ProfilesController extends Construct {
     this.namespaceLabels = profileNamespaceLabels(bad, mesh, props.profilePodSecurity ?? 'baseline', props.namespaceLabels ?? {});
     this.namespace = ns;
     this.userHeaders = headers;
+    this.mesh = mesh;
+    this.userRequestPrincipals = [gatewayPrincipal, uiPrincipal];
+    this.plugins = plugins.kinds;
 
     const ctx = KfkitContext.of(this);
     const identity: ComponentIdentity = { name: PROFILES_DEPLOYMENT, component: PROFILES_COMPONENT, version: ctx.images.entry('profile-controller').tag };

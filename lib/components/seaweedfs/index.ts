@@ -5,7 +5,7 @@ import { KfkitContext } from '../../core/context';
 import { GeneratedSecret } from '../../core/generated-secret';
 import { oneShotJobName } from '../../core/job-name';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
-import { allowTraffic, NetworkPeer } from '../../core/network';
+import { allowIngressFromGroup, allowTraffic, EgressTarget, GroupPods, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { DataVolumeProps, singleInstanceServer } from '../../core/stateful-server';
@@ -137,6 +137,7 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
    * labels keep the stable name `seaweedfs-create-bucket`.
    */
   public readonly bucketJobName: string;
+  private readonly admittedGroups = new Set<string>();
 
   public constructor(scope: Construct, id: string, props: SeaweedfsArtifactStoreProps) {
     super(scope, id);
@@ -260,6 +261,16 @@ export class SeaweedfsArtifactStore extends Construct implements IArtifactStore 
   /** Opens `client` → SeaweedFS S3 API (pod port 8333, which the Service's ports 8333 and 9000 both reach). */
   public allowFrom(client: NetworkPeer): void {
     allowTraffic(this, client, this.peer, [{ port: S3_PORT }]);
+  }
+
+  /** Admits the S3 port to the pods of every namespace of `clients` (one policy per group). */
+  public admitGroup(clients: GroupPods): EgressTarget {
+    const name = `${clients.group.groupName}/${clients.podsName ?? ''}`;
+    if (!this.admittedGroups.has(name)) {
+      this.admittedGroups.add(name);
+      allowIngressFromGroup(this, `Ingress-${name}`, this.peer, clients, [{ port: S3_PORT }]);
+    }
+    return { peer: this.peer, ports: [{ port: S3_PORT }] };
   }
 
   /** Opens `client` → SeaweedFS IAM API (port 8111): for the controller that manages per-namespace identities. */
