@@ -141,7 +141,7 @@ describe('cluster add-ons: mirror, pull Secrets, Argo CD, priority expander', ()
   const s = tree((chart) => {
     new ClusterAutoscaler(chart, 'ClusterAutoscaler', {
       ...CA, expander: 'priority', priorities: { 10: ['.*-gpu-a10g-.*'], 50: ['.*-nodes-.*'] }, scaleDown: { unneededTime: '5m', utilizationThreshold: 0.3 },
-      resources: { cpuRequest: '50m', memoryRequest: '300Mi', memoryLimit: '512Mi' },
+      resources: { cpu: { request: '50m' }, memory: { request: '300Mi', limit: '512Mi' } },
     });
     new AwsLoadBalancerController(chart, 'LoadBalancerController', { ...LBC, replicas: 3 });
   }, { images, delivery });
@@ -228,8 +228,8 @@ describe('guards', () => {
     expect(build((c) => { new ClusterAutoscaler(c, 'CA', { ...CA, expander: 'priority', priorities: { 1: ['(unclosed'] } }); }))
       .toThrow(/priority 1: "\(unclosed" is not a regular expression/);
     expect(build((c) => {
-      new ClusterAutoscaler(c, 'CA', { ...CA, scaleDown: { unneededTime: '10 minutes', utilizationThreshold: 2 }, resources: { cpuRequest: 'lots', memoryRequest: '1Gi', memoryLimit: '1Gi' } });
-    })).toThrow(/scaleDown\.unneededTime "10 minutes" must be a duration .*; scaleDown\.utilizationThreshold 2 must be between 0 and 1; .*resources\.cpuRequest "lots"/);
+      new ClusterAutoscaler(c, 'CA', { ...CA, scaleDown: { unneededTime: '10 minutes', utilizationThreshold: 2 }, resources: { cpu: { request: 'lots' }, memory: { request: '1Gi', limit: '1Gi' } } });
+    })).toThrow(/scaleDown\.unneededTime "10 minutes" must be a duration .*; scaleDown\.utilizationThreshold 2 must be between 0 and 1; .*resources\.cpu\.request "lots"/);
     expect(build((c) => { new AwsLoadBalancerController(c, 'L', { ...LBC, vpcId: 'vpc-XYZ', replicas: 0 }); }))
       .toThrow(/t\/L: vpcId "vpc-XYZ" must be a VPC id .*; replicas 0 must be a whole number from 1 to 5/);
   });

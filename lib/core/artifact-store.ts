@@ -37,11 +37,16 @@ export interface IArtifactStore {
   admitGroup(clients: GroupPods): EgressTarget;
 }
 
+/** The ServiceAccount annotation that gives a pod an AWS IAM role on EKS (IRSA). */
+export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+/** The ServiceAccount annotation that binds a GKE Workload Identity. */
+export const GKE_SERVICE_ACCOUNT_ANNOTATION = 'iam.gke.io/gcp-service-account';
+
 /** ServiceAccount annotations that give pods the identity of `credentials`. */
 export function identityAnnotations(credentials: ArtifactCredentials): Record<string, string> {
   switch (credentials.type) {
-    case 'irsa': return { 'eks.amazonaws.com/role-arn': credentials.roleArn };
-    case 'workload-identity': return { 'iam.gke.io/gcp-service-account': credentials.gcpServiceAccount };
+    case 'irsa': return { [IRSA_ROLE_ANNOTATION]: credentials.roleArn };
+    case 'workload-identity': return { [GKE_SERVICE_ACCOUNT_ANNOTATION]: credentials.gcpServiceAccount };
     case 'secret': return {};
   }
 }

@@ -19,6 +19,31 @@ export interface ResourceBudget {
   };
 }
 
+/** Container resources as Helm charts take them (plain strings). */
+export interface ChartResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly memory: string; readonly cpu?: string };
+}
+
+/** A {@link ResourceBudget} as chart values. */
+export function chartResources(budget: ResourceBudget): ChartResources {
+  return {
+    requests: { cpu: budget.cpu.request, memory: budget.memory.request },
+    limits: { memory: budget.memory.limit, ...(budget.cpu.limit !== undefined ? { cpu: budget.cpu.limit } : {}) },
+  };
+}
+
+const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** What is malformed in a budget given as a prop, each naming the field below `path` (e.g. `resources`). */
+export function budgetProblems(path: string, budget: ResourceBudget): string[] {
+  const fields: [string, string | undefined][] = [
+    ['cpu.request', budget.cpu.request], ['cpu.limit', budget.cpu.limit], ['memory.request', budget.memory.request], ['memory.limit', budget.memory.limit],
+  ];
+  return fields.filter(([, v]) => v !== undefined && !QUANTITY.test(v))
+    .map(([field, v]) => `${path}.${field} "${String(v)}" must be a Kubernetes quantity such as 100m or 256Mi`);
+}
+
 /** Converts a {@link ResourceBudget} to Kubernetes resource requirements. */
 export function resourceRequirements(budget: ResourceBudget): k8s.ResourceRequirements {
   const limits: Record<string, k8s.Quantity> = { memory: k8s.Quantity.fromString(budget.memory.limit) };

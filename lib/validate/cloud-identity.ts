@@ -3,6 +3,7 @@
  * Workload Identity) must not also carry static credentials, which take precedence in the cloud SDKs' credential
  * chains and silently shadow the role — a known upstream trap (KFP's object-store keys next to IRSA).
  */
+import { GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION } from '../core/artifact-store';
 import { Finding, HarnessInput, PlacedObject } from './types';
 import { asArray, asRecord, containersOf, finding, isRecord, podTemplateOf } from './util';
 
@@ -11,8 +12,8 @@ export const STATIC_CLOUD_KEYS_RULE = 'static-cloud-keys';
 
 /** ServiceAccount annotation → environment variables that override that identity. */
 const IDENTITIES: readonly { readonly annotation: string; readonly what: string; readonly shadowing: readonly string[] }[] = [
-  { annotation: 'eks.amazonaws.com/role-arn', what: 'IRSA role', shadowing: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] },
-  { annotation: 'iam.gke.io/gcp-service-account', what: 'Workload Identity', shadowing: ['GOOGLE_APPLICATION_CREDENTIALS'] },
+  { annotation: IRSA_ROLE_ANNOTATION, what: 'IRSA role', shadowing: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] },
+  { annotation: GKE_SERVICE_ACCOUNT_ANNOTATION, what: 'Workload Identity', shadowing: ['GOOGLE_APPLICATION_CREDENTIALS'] },
 ];
 
 /** One environment variable that sets static cloud credentials. */

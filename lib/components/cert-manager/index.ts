@@ -6,16 +6,9 @@ import { HelmRelease } from '../../core/helm';
 import { PlatformNamespace } from '../../core/namespace';
 import { allowEgressToAddresses, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
 import { Wave } from '../../core/waves';
+import { chartResources, ResourceBudget } from '../../core/security';
 
 /** Compute budget of one cert-manager container. */
-export interface CertManagerContainerBudget {
-  /** CPU request, e.g. `10m`. */
-  readonly cpuRequest: string;
-  /** Memory request, e.g. `64Mi`. */
-  readonly memoryRequest: string;
-  /** Memory limit, e.g. `256Mi`. */
-  readonly memoryLimit: string;
-}
 
 /** Props of {@link ManagedCertManager}. */
 export interface ManagedCertManagerProps {
@@ -39,23 +32,21 @@ export interface ManagedCertManagerProps {
    * Compute budget of the controller.
    * @default - 10m CPU, 96Mi memory request, 384Mi limit
    */
-  readonly controllerResources?: CertManagerContainerBudget;
+  readonly controllerResources?: ResourceBudget;
   /**
    * Compute budget of the webhook and of the CA injector each.
    * @default - 10m CPU, 48Mi memory request, 192Mi limit
    */
-  readonly componentResources?: CertManagerContainerBudget;
+  readonly componentResources?: ResourceBudget;
 }
 
-const CONTROLLER_DEFAULT: CertManagerContainerBudget = { cpuRequest: '10m', memoryRequest: '96Mi', memoryLimit: '384Mi' };
-const COMPONENT_DEFAULT: CertManagerContainerBudget = { cpuRequest: '10m', memoryRequest: '48Mi', memoryLimit: '192Mi' };
+const CONTROLLER_DEFAULT: ResourceBudget = { cpu: { request: '10m' }, memory: { request: '96Mi', limit: '384Mi' } };
+const COMPONENT_DEFAULT: ResourceBudget = { cpu: { request: '10m' }, memory: { request: '48Mi', limit: '192Mi' } };
 const RELEASE = 'cert-manager';
 /** Port cert-manager's webhook serves admission reviews on (chart `webhook.securePort`). */
 const WEBHOOK_PORT = 10250;
 
-function resources(b: CertManagerContainerBudget): Record<string, unknown> {
-  return { requests: { cpu: b.cpuRequest, memory: b.memoryRequest }, limits: { memory: b.memoryLimit } };
-}
+
 
 /**
  * cert-manager installed by kfkit from the official jetstack chart (pinned in the chart catalog), in a wave of its
@@ -91,8 +82,8 @@ export class ManagedCertManager extends Construct implements CertManagerRef {
     this.namespace = props.namespace ?? 'cert-manager';
     this.issuer = props.issuer;
     new PlatformNamespace(this, 'Namespace', { name: this.namespace });
-    const controller = resources(props.controllerResources ?? CONTROLLER_DEFAULT);
-    const component = resources(props.componentResources ?? COMPONENT_DEFAULT);
+    const controller = chartResources(props.controllerResources ?? CONTROLLER_DEFAULT);
+    const component = chartResources(props.componentResources ?? COMPONENT_DEFAULT);
     this.release = new HelmRelease(this, 'Release', {
       chart: 'cert-manager',
       releaseName: RELEASE,

@@ -4,9 +4,9 @@ import { HelmRelease } from '../../core/helm';
 import { regexProblem } from '../../core/patterns';
 import { Wave } from '../../core/waves';
 import {
-  ADDONS_NAMESPACE, AddonContainerBudget, AwsAddonProps, checkAddonProps, clusterAddonsWave, declareKubeSystem, imageValues, IRSA_ROLE_ANNOTATION,
-  resourceValues,
+  ADDONS_NAMESPACE, AwsAddonProps, checkAddonProps, clusterAddonsWave, declareKubeSystem, imageValues, IRSA_ROLE_ANNOTATION,
 } from './shared';
+import { chartResources, ResourceBudget } from '../../core/security';
 
 /** The ServiceAccount of the cluster-autoscaler: what its IRSA role trusts (pulumi/aws `CLUSTER_AUTOSCALER_SERVICE_ACCOUNT`). */
 export const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = { namespace: ADDONS_NAMESPACE, name: 'cluster-autoscaler' } as const;
@@ -42,13 +42,13 @@ export interface ClusterAutoscalerProps extends AwsAddonProps {
   /** Scale-down settings. @default - enabled, 10m unneeded, 10m after a scale-up, 0.5 utilization */
   readonly scaleDown?: ClusterAutoscalerScaleDown;
   /** Compute budget. @default - 100m CPU, 600Mi memory request and limit (the upstream AWS example) */
-  readonly resources?: AddonContainerBudget;
+  readonly resources?: ResourceBudget;
   /** Install wave. @default - the `cluster-addons` wave (after the namespaces, before cluster configuration) */
   readonly wave?: Wave;
 }
 
 const RELEASE = 'cluster-autoscaler';
-const DEFAULT_BUDGET: AddonContainerBudget = { cpuRequest: '100m', memoryRequest: '600Mi', memoryLimit: '600Mi' };
+const DEFAULT_BUDGET: ResourceBudget = { cpu: { request: '100m' }, memory: { request: '600Mi', limit: '600Mi' } };
 const DURATION = /^\d+(s|m|h)$/;
 
 /** The tags the autoscaler discovers a cluster's Auto Scaling groups by (EKS sets both on managed node groups). */
@@ -136,7 +136,7 @@ export class ClusterAutoscaler extends Construct {
         ...(this.expander === 'priority'
           ? { expanderPriorities: Object.fromEntries(Object.entries(props.priorities ?? {}).map(([k, v]) => [k, [...v]])) } : {}),
         podAnnotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' },
-        resources: resourceValues(budget),
+        resources: chartResources(budget),
         securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
         containerSecurityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
       },

@@ -11,4 +11,4 @@ export {
   AwsLoadBalancerController, type AwsLoadBalancerControllerProps, LOAD_BALANCER_CONTROLLER_APIS, LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
   LOAD_BALANCER_CONTROLLER_WEBHOOKS, nlbServiceAnnotations, type NlbServiceOptions, type WebhookCertificates,
 } from './load-balancer-controller';
-export { ADDONS_NAMESPACE, type AddonContainerBudget, type AwsAddonProps, CLUSTER_ADDONS_WAVE, clusterAddonsWave } from './shared';
+export { ADDONS_NAMESPACE, type AwsAddonProps, CLUSTER_ADDONS_WAVE, clusterAddonsWave } from './shared';

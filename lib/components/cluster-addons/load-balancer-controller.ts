@@ -3,9 +3,9 @@ import { KfkitContext } from '../../core/context';
 import { ChartApi, HelmRelease } from '../../core/helm';
 import { Wave } from '../../core/waves';
 import {
-  ADDONS_NAMESPACE, AddonContainerBudget, AwsAddonProps, checkAddonProps, clusterAddonsWave, declareKubeSystem, imageValues, IRSA_ROLE_ANNOTATION,
-  resourceValues,
+  ADDONS_NAMESPACE, AwsAddonProps, checkAddonProps, clusterAddonsWave, declareKubeSystem, imageValues, IRSA_ROLE_ANNOTATION,
 } from './shared';
+import { chartResources, ResourceBudget } from '../../core/security';
 
 /** The ServiceAccount of the controller: what its IRSA role trusts (pulumi/aws `LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT`). */
 export const LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT = { namespace: ADDONS_NAMESPACE, name: 'aws-load-balancer-controller' } as const;
@@ -38,7 +38,7 @@ export interface AwsLoadBalancerControllerProps extends AwsAddonProps {
   /** Controller replicas (leader-elected; the others keep serving the webhooks). @default 2 */
   readonly replicas?: number;
   /** Compute budget. @default - 100m CPU, 200Mi memory request, 500Mi memory limit (the upstream manifest's) */
-  readonly resources?: AddonContainerBudget;
+  readonly resources?: ResourceBudget;
   /** Where the webhooks' certificate comes from. @default 'chart' */
   readonly webhookCertificates?: WebhookCertificates;
   /**
@@ -53,7 +53,7 @@ export interface AwsLoadBalancerControllerProps extends AwsAddonProps {
 }
 
 const RELEASE = 'aws-load-balancer-controller';
-const DEFAULT_BUDGET: AddonContainerBudget = { cpuRequest: '100m', memoryRequest: '200Mi', memoryLimit: '500Mi' };
+const DEFAULT_BUDGET: ResourceBudget = { cpu: { request: '100m' }, memory: { request: '200Mi', limit: '500Mi' } };
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
 /**
@@ -109,7 +109,7 @@ export class AwsLoadBalancerController extends Construct {
         image: imageValues(this, 'aws-load-balancer-controller'),
         ...(pullSecrets.length > 0 ? { imagePullSecrets: pullSecrets.map((name) => ({ name })) } : {}),
         serviceAccount: { create: true, name: LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT.name, annotations: { [IRSA_ROLE_ANNOTATION]: props.roleArn } },
-        resources: resourceValues(budget),
+        resources: chartResources(budget),
         podDisruptionBudget: { maxUnavailable: 1 },
         podSecurityContext: { runAsNonRoot: true, fsGroup: 65534, seccompProfile: { type: 'RuntimeDefault' } },
         securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },

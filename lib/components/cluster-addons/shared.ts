@@ -2,24 +2,16 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ImageKey } from '../../core/images';
 import { Wave } from '../../core/waves';
+import { budgetProblems, ResourceBudget } from '../../core/security';
 
 /** Namespace of the cluster add-ons: the cluster's own, which kfkit neither creates nor isolates. */
 export const ADDONS_NAMESPACE = 'kube-system';
 /** Name of the install wave of the cluster add-ons. */
 export const CLUSTER_ADDONS_WAVE = 'cluster-addons';
 /** The ServiceAccount annotation the EKS pod identity webhook reads (IRSA). */
-export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export { IRSA_ROLE_ANNOTATION } from '../../core/artifact-store';
 
 /** Compute budget of an add-on's container. */
-export interface AddonContainerBudget {
-  /** CPU request, e.g. `100m`. */
-  readonly cpuRequest: string;
-  /** Memory request, e.g. `256Mi`. */
-  readonly memoryRequest: string;
-  /** Memory limit, e.g. `512Mi`. */
-  readonly memoryLimit: string;
-}
-
 /** The AWS facts both add-ons need: the cluster, its region and the add-on's IRSA role. */
 export interface AwsAddonProps {
   /** Name of the EKS cluster (cloud output `cluster.name`; kfkit's `cloud.aws.clusterName`). */
@@ -33,24 +25,17 @@ export interface AwsAddonProps {
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
-const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|k|M|G)?$/;
 
 /** Throws, naming every problem and its fix, when the AWS facts or the budget of an add-on are malformed. */
-export function checkAddonProps(path: string, props: AwsAddonProps, budget: AddonContainerBudget, more: readonly string[] = []): void {
+export function checkAddonProps(path: string, props: AwsAddonProps, budget: ResourceBudget, more: readonly string[] = []): void {
   const problems: string[] = [...more];
   if (!CLUSTER_NAME.test(props.clusterName)) problems.push(`clusterName "${props.clusterName}" must be an EKS cluster name (cloud output cluster.name)`);
   if (!REGION.test(props.region)) problems.push(`region "${props.region}" must be an AWS region such as eu-west-1`);
   if (!ROLE_ARN.test(props.roleArn)) problems.push(`roleArn "${props.roleArn}" must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
-  for (const [key, value] of Object.entries(budget)) {
-    if (typeof value !== 'string' || !QUANTITY.test(value)) problems.push(`resources.${key} "${String(value)}" must be a Kubernetes quantity such as 100m or 256Mi`);
-  }
+  problems.push(...budgetProblems('resources', budget));
   if (problems.length > 0) throw new Error(`${path}: ${problems.join('; ')}`);
 }
 
-/** Chart values of a container budget (requests and a memory limit; no CPU limit). */
-export function resourceValues(b: AddonContainerBudget): Record<string, unknown> {
-  return { requests: { cpu: b.cpuRequest, memory: b.memoryRequest }, limits: { memory: b.memoryLimit } };
-}
 
 /** `repository` and `tag` of a catalog image (registry mirror applied), recorded for `kfkit list-images`. */
 export function imageValues(scope: Construct, key: ImageKey): { repository: string; tag: string } {

@@ -8,12 +8,12 @@ import { KFKIT_KEYS } from '../../core/labels';
 import { ExtensionProvider, IMesh } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
 import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, NetworkPeer } from '../../core/network';
-import { ResourceBudget } from '../../core/security';
+import { chartResources, ResourceBudget } from '../../core/security';
 import { Wave } from '../../core/waves';
 import { addWaypoint, allowIstiod, AMBIENT_LABEL, enrolInMesh, INJECTION_LABEL, MeshNamespace, WaypointOptions } from './enrolment';
 import { GATEWAY_API_GROUP, GATEWAY_API_MIN_VERSION, ISTIO_APIS, ISTIOD_POD_LABELS, ISTIOD_WEBHOOK_PORT, ISTIOD_XDS_PORT } from './shared';
 import {
-  extensionProviderValues, ExtensionProviderValues, globalValues, helmResources, IstioBaseValues, IstioCniValues, IstiodValues, IstioPlatform,
+  extensionProviderValues, ExtensionProviderValues, globalValues, IstioBaseValues, IstioCniValues, IstiodValues, IstioPlatform,
   ZtunnelValues,
 } from './values';
 
@@ -343,13 +343,13 @@ export class IstioMesh extends Construct implements IMesh {
         ...global,
         ...imageDefaults,
         defaultPodDisruptionBudget: { enabled: false },
-        proxy: { image: proxy, resources: helmResources(r.proxy ?? DEFAULTS.proxy), seccompProfile: runtimeDefault },
+        proxy: { image: proxy, resources: chartResources(r.proxy ?? DEFAULTS.proxy), seccompProfile: runtimeDefault },
         proxy_init: { image: proxy },
-        waypoint: { resources: helmResources(r.waypoint ?? DEFAULTS.waypoint) },
+        waypoint: { resources: chartResources(r.waypoint ?? DEFAULTS.waypoint) },
       },
       pilot: {
         image: pilot,
-        resources: helmResources(r.istiod ?? DEFAULTS.istiod),
+        resources: chartResources(r.istiod ?? DEFAULTS.istiod),
         seccompProfile: runtimeDefault,
         cni: { enabled: true },
         env: {
@@ -378,7 +378,7 @@ export class IstioMesh extends Construct implements IMesh {
       ...profile,
       global: { ...globalValues(ctx.images.pullSecrets, props.platform), ...imageDefaults },
       image: ctx.runtimeImage('istio-install-cni'),
-      resources: helmResources(r.cni ?? DEFAULTS.cni),
+      resources: chartResources(r.cni ?? DEFAULTS.cni),
       seccompProfile: runtimeDefault,
     };
     const cni = new HelmRelease(this, 'Cni', {
@@ -393,7 +393,7 @@ export class IstioMesh extends Construct implements IMesh {
         ...(props.platform !== undefined ? { global: { platform: props.platform } } : {}),
         istioNamespace: this.namespace,
         image: ctx.runtimeImage('istio-ztunnel'),
-        resources: helmResources(r.ztunnel ?? DEFAULTS.ztunnel),
+        resources: chartResources(r.ztunnel ?? DEFAULTS.ztunnel),
         ...(ctx.images.pullSecrets.length > 0 ? { imagePullSecrets: [...ctx.images.pullSecrets] } : {}),
       };
       ztunnel = new HelmRelease(this, 'Ztunnel', {

@@ -1,17 +1,11 @@
 import { ExtensionProvider } from '../../core/mesh';
-import { ResourceBudget } from '../../core/security';
+import { ChartResources } from '../../core/security';
 
 /**
  * Typed values of the Istio charts (istio/istio 1.29 `manifests/charts/{base,istio-control/istio-discovery,istio-cni,ztunnel}`):
  * only the keys kfkit sets. Every image is a full reference from kfkit's image catalog (the charts use a value containing
  * `/` as written), so a registry mirror applies and the `ambient` profile's `distroless` variant does not change it.
  */
-
-/** Container resources as the charts take them. */
-export interface HelmResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly memory: string; readonly cpu?: string };
-}
 
 /** A seccomp profile value (`type: RuntimeDefault`). */
 export interface SeccompProfile {
@@ -73,15 +67,15 @@ export interface IstiodValues {
     /** Pod disruption budgets off, as upstream (a single istiod with minAvailable 1 blocks node drains). */
     readonly defaultPodDisruptionBudget: { readonly enabled: false };
     /** Injected sidecars, and the proxies of gateways and waypoints. */
-    readonly proxy: { readonly image: string; readonly resources: HelmResources; readonly seccompProfile: SeccompProfile };
+    readonly proxy: { readonly image: string; readonly resources: ChartResources; readonly seccompProfile: SeccompProfile };
     /** The injected `istio-validation` init container (with istio-cni it only checks the redirection; resources as the proxy's). */
     readonly proxy_init: { readonly image: string };
     /** Waypoint proxies (ambient). */
-    readonly waypoint: { readonly resources: HelmResources };
+    readonly waypoint: { readonly resources: ChartResources };
   };
   readonly pilot: {
     readonly image: string;
-    readonly resources: HelmResources;
+    readonly resources: ChartResources;
     readonly seccompProfile: SeccompProfile;
     /** Injected pods rely on istio-cni: no `istio-init` container with NET_ADMIN/NET_RAW. */
     readonly cni: { readonly enabled: true };
@@ -98,7 +92,7 @@ export interface IstioCniValues {
   readonly profile?: 'ambient';
   readonly global: IstioGlobalValues;
   readonly image: string;
-  readonly resources: HelmResources;
+  readonly resources: ChartResources;
   readonly seccompProfile: SeccompProfile;
 }
 
@@ -108,16 +102,8 @@ export interface ZtunnelValues {
   readonly global?: { readonly platform?: IstioPlatform };
   readonly istioNamespace: string;
   readonly image: string;
-  readonly resources: HelmResources;
+  readonly resources: ChartResources;
   readonly imagePullSecrets?: readonly string[];
-}
-
-/** A {@link ResourceBudget} as chart values. */
-export function helmResources(budget: ResourceBudget): HelmResources {
-  return {
-    requests: { cpu: budget.cpu.request, memory: budget.memory.request },
-    limits: { memory: budget.memory.limit, ...(budget.cpu.limit !== undefined ? { cpu: budget.cpu.limit } : {}) },
-  };
 }
 
 /** An {@link ExtensionProvider} as meshConfig spells it (copies, optional lists only when given). */

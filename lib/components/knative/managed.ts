@@ -7,7 +7,7 @@ import { ImageKey } from '../../core/images';
 import { MANAGED_BY, PART_OF } from '../../core/labels';
 import { IKubeflowGateway, IMesh, ISTIO_NETWORKING_API, ISTIO_SECURITY_API } from '../../core/mesh';
 import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, NetworkPeer, NetworkPort } from '../../core/network';
-import { ResourceBudget } from '../../core/security';
+import { chartResources, ResourceBudget } from '../../core/security';
 import {
   ACTIVATOR_PORTS, AUTOSCALER_WEBSOCKET_PORT, KNATIVE_OPERATOR_GROUP, KNATIVE_OPERATOR_VERSION, KNATIVE_WEBHOOK_PORT, knativePeer,
   LOCAL_GATEWAY_LISTENER_PORT, MANAGED_KNATIVE_RELEASE, QUEUE_PROXY_PORTS,
@@ -101,11 +101,9 @@ export interface ManagedKnativeSettings {
   readonly operatorWebhookResources: ResourceBudget;
 }
 
-function chartResources(budget: ResourceBudget, fallback: ResourceBudget): Record<string, unknown> {
-  return {
-    requests: { cpu: budget.cpu.request, memory: budget.memory.request },
-    limits: { cpu: budget.cpu.limit ?? fallback.cpu.limit, memory: budget.memory.limit },
-  };
+/** A budget as chart values, with the fallback's CPU limit when the budget sets none (the operator chart's defaults have one). */
+function operatorResources(budget: ResourceBudget, fallback: ResourceBudget): Record<string, unknown> {
+  return { ...chartResources({ ...budget, cpu: { ...budget.cpu, limit: budget.cpu.limit ?? fallback.cpu.limit } }) };
 }
 
 /** `image` and `tag` values of the operator chart (it joins them with `:`). */
@@ -125,7 +123,7 @@ export function operatorRelease(scope: Construct, s: ManagedKnativeSettings): He
   const ctx = KfkitContext.of(scope);
   const component = (image: ImageKey, budget: ResourceBudget, fallback: ResourceBudget) => ({
     ...chartImage(ctx, image),
-    resources: chartResources(budget, fallback),
+    resources: operatorResources(budget, fallback),
     securityContext: POD_SECURITY,
     containerSecurityContext: CONTAINER_SECURITY,
   });

@@ -3,6 +3,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
+import { GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
@@ -291,8 +292,8 @@ export class ProfilesController extends Construct {
     serviceAccountWithRole(this, {
       name: PROFILES_SERVICE_ACCOUNT, namespace: ns, labels, automountServiceAccountToken: false,
       annotations: {
-        ...(plugins.awsRole !== undefined ? { 'eks.amazonaws.com/role-arn': plugins.awsRole } : {}),
-        ...(plugins.gcpAccount !== undefined ? { 'iam.gke.io/gcp-service-account': plugins.gcpAccount } : {}),
+        ...(plugins.awsRole !== undefined ? { [IRSA_ROLE_ANNOTATION]: plugins.awsRole } : {}),
+        ...(plugins.gcpAccount !== undefined ? { [GKE_SERVICE_ACCOUNT_ANNOTATION]: plugins.gcpAccount } : {}),
       },
       clusterRules: controllerRules(), clusterRoleName: 'profiles-controller', clusterRoleBindingName: 'profiles-controller',
     });
