@@ -121,6 +121,22 @@ describe('writing dist/<env>', () => {
     expect(fs.readdirSync(path.join(dir, 'dist'))).toEqual(['local']);
   });
 
+  test('unchanged files are carried over from the previous tree, changed ones written; a failed write still changes nothing', () => {
+    const dir = tmpdir();
+    const out = path.join(dir, 'local');
+    writeTreeAtomically(out, new Map([['w/same.yaml', 'same\n'], ['w/changed.yaml', 'v1\n']]));
+    const before = { same: fs.statSync(path.join(out, 'w/same.yaml')).ino, changed: fs.statSync(path.join(out, 'w/changed.yaml')).ino };
+    writeTreeAtomically(out, new Map([['w/same.yaml', 'same\n'], ['w/changed.yaml', 'v2\n'], ['w/new.yaml', 'n\n']]));
+    expect(fs.statSync(path.join(out, 'w/same.yaml')).ino).toBe(before.same);
+    expect(fs.statSync(path.join(out, 'w/changed.yaml')).ino).not.toBe(before.changed);
+    expect(listFiles(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'utf8')])).toEqual([
+      ['w/changed.yaml', 'v2\n'], ['w/new.yaml', 'n\n'], ['w/same.yaml', 'same\n'],
+    ]);
+    expect(() => { writeTreeAtomically(out, new Map([['w/same.yaml', 'same\n'], ['w/same.yaml/x', 'x']])); }).toThrow();
+    expect(fs.readFileSync(path.join(out, 'w/same.yaml'), 'utf8')).toBe('same\n');
+    expect(fs.readdirSync(dir)).toEqual(['local']);
+  });
+
   test('stale files from an earlier synthesis disappear (the tree is replaced, not merged)', () => {
     const dir = tmpdir();
     const out = path.join(dir, 'local');
