@@ -16,6 +16,10 @@ export { enrolInMesh, IstioMesh } from './components/istio';
 export type { IstioMeshProps } from './components/istio';
 export { KnativeServing } from './components/knative';
 export type { KnativeServingProps } from './components/knative';
+export { KServe, kserveDashboardLinks, KServeCrds, MODEL_SERVICE_ACCOUNT } from './components/kserve';
+export type {
+  BuiltInRuntime, DeploymentMode, InferenceServiceProps, KServeProps, ModelFormat, ModelProps, PredictorGpus, ServingRuntimeProps,
+} from './components/kserve';
 export { MysqlDatabase } from './components/mysql';
 export type { MysqlDatabaseProps } from './components/mysql';
 export { KubeflowPipelines } from './components/pipelines';

@@ -11,6 +11,7 @@ import { KubeflowGateway } from './components/gateway';
 import { GpuSupport } from './components/gpu';
 import { IstioMesh } from './components/istio';
 import { KnativeServing } from './components/knative';
+import { KServe, kserveDashboardLinks } from './components/kserve';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
@@ -83,6 +84,8 @@ export class KubeflowPlatform extends Chart {
   private keys?: ProfileArtifactKeys;
   private readonly tenantList: Profile[] = [];
   private tenantsScope?: Construct;
+  /** KServe, when `kserve.enabled`. */
+  public readonly kserve?: KServe;
   /** Knative Serving, when `knative.mode` is external or managed. */
   public readonly knative?: KnativeServing;
   /** GPU pools and their node agents (device plugin, DCGM exporter), when GPU pools are configured. */
@@ -187,6 +190,13 @@ export class KubeflowPlatform extends Chart {
         gateway: this.gateway, userHeaders: this.auth?.userHeaders,
       });
     }
+    if (config.kserve.enabled && certManager) {
+      // The schema guarantees cert-manager, and Knative for Serverless.
+      this.kserve = new KServe(this, 'KServe', {
+        namespace: this.platformNamespace.name, certManager, deploymentMode: config.kserve.deploymentMode, knative: this.knative, gateway: this.gateway,
+        userHeaders: this.auth?.userHeaders, store: this.artifactStore, runtimes: config.kserve.runtimes,
+      });
+    }
     if (config.pipelines.enabled && config.pipelines.mode === 'multi-user' && this.gateway && this.auth && this.mesh) {
       // Profiles: the profile controller and KFAM, and the central dashboard in front of them.
       const irsa = this.artifactStore.credentials.type === 'irsa';
@@ -197,7 +207,7 @@ export class KubeflowPlatform extends Chart {
       });
       this.dashboard = new CentralDashboard(this, 'Dashboard', {
         namespace: this.platformNamespace.name, gateway: this.gateway, userHeaders: this.auth.userHeaders, kfam: this.profiles.kfam,
-        links: [pipelinesDashboardLinks('/pipeline')], registrationFlow: config.tenancy.selfRegistration,
+        links: [pipelinesDashboardLinks('/pipeline'), ...(this.kserve?.webApp ? [kserveDashboardLinks()] : [])], registrationFlow: config.tenancy.selfRegistration,
       });
       this.profiles.admitToKfam(this.dashboard.principal);
       const tenancy = config.tenancy;
@@ -236,7 +246,7 @@ export class KubeflowPlatform extends Chart {
     this.tenantsScope ??= new Construct(this, 'Tenants');
     const profile = new Profile(this.tenantsScope, props.name, {
       ...props, controller, gateway: this.gateway, store: this.artifactStore,
-      extensions: this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : [],
+      extensions: [...(this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : []), ...(this.kserve ? [this.kserve.profileExtension] : [])],
     });
     if (this.artifactStore instanceof SeaweedfsArtifactStore && props.awsRoleArn === undefined) {
       // Each profile's own keys, limited to its prefix (with IRSA, each profile's role is the cloud stack's).

@@ -7,6 +7,7 @@ import { unpinnedReason } from '../validate/images';
 import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
+import { kserveSchema, workloadIssues } from './workloads-schema';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
@@ -339,6 +340,7 @@ export const platformConfigSchema = z.strictObject({
   gateway: gatewaySchema.meta({ description: 'The Kubeflow gateway (with istio.mode external or managed): host, TLS, Service.' }),
   auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
   knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
+  kserve: kserveSchema.meta({ description: 'KServe model serving. Default: not installed.' }),
   tenancy: tenancySchema.meta({ description: 'Teams (Kubeflow profiles) of a multi-user platform: owners, contributors, quotas, LimitRanges. Default: none.' }),
   addons: addonsSchema.meta({ description: 'Cluster add-ons in kube-system (EKS): cluster-autoscaler, AWS Load Balancer Controller. Default: none.' }),
   gitops: z.strictObject({
@@ -413,6 +415,7 @@ export const platformConfigSchema = z.strictObject({
   }
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+  for (const issue of workloadIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   const multiUser = c.pipelines.enabled && c.pipelines.mode === 'multi-user';
   const irsa = store.type === 'external' && store.credentials.type === 'irsa';
   if (multiUser && c.tenancy.profiles.length > 0 && store.type === 'external' && store.credentials.type === 'secret') {

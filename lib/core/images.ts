@@ -24,6 +24,7 @@ export interface ImageEntry {
 const KFP = 'kubeflow/pipelines 2.17.0';
 const CERT_MANAGER = 'cert-manager v1.19.4 (kubeflow/manifests 26.03)';
 const ARGO = 'argoproj/argo-workflows v4.0.5 (as pinned by kubeflow/pipelines 2.17.0)';
+const KSERVE = 'kubeflow/manifests 26.03 (kserve/kserve v0.16.0)';
 const KNATIVE_SERVING = 'knative/serving v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
 const KNATIVE_NET_ISTIO = 'knative-extensions/net-istio v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
 
@@ -135,6 +136,18 @@ export const IMAGES = {
     repository: 'ghcr.io/kubeflow/kubeflow/profile-controller', tag: 'v1.10.0', upstream: 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)', runtime: false,
   },
   'kfam': { repository: 'ghcr.io/kubeflow/kubeflow/kfam', tag: 'v1.10.0', upstream: 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)', runtime: false },
+  // KServe (lib/components/kserve), as kubeflow/manifests 26.03 pins it (applications/kserve: KServe v0.16.0, models web app 0.16.1).
+  'kserve-controller': { repository: 'docker.io/kserve/kserve-controller', tag: 'v0.16.0', upstream: KSERVE, runtime: false },
+  'kube-rbac-proxy': { repository: 'quay.io/brancz/kube-rbac-proxy', tag: 'v0.18.0', upstream: KSERVE, runtime: false },
+  'kserve-models-web-app': { repository: 'ghcr.io/kserve/models-web-app', tag: '0.16.1', upstream: KSERVE, runtime: false },
+  'kserve-agent': { repository: 'docker.io/kserve/agent', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-router': { repository: 'docker.io/kserve/router', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-storage-initializer': { repository: 'docker.io/kserve/storage-initializer', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-sklearnserver': { repository: 'docker.io/kserve/sklearnserver', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-xgbserver': { repository: 'docker.io/kserve/xgbserver', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-huggingfaceserver': { repository: 'docker.io/kserve/huggingfaceserver', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
+  'kserve-torchserve': { repository: 'docker.io/pytorch/torchserve-kfs', tag: '0.9.0', upstream: KSERVE, runtime: true },
+  'kserve-tensorflow-serving': { repository: 'docker.io/tensorflow/serving', tag: '2.6.2', upstream: KSERVE, runtime: true },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */

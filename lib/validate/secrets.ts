@@ -18,10 +18,15 @@ export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME_PARTS.some((part) => upper.includes(part));
 }
 
-/** Whether a literal value of a credential-named variable is harmless: a file path or a boolean flag. */
-export function isHarmlessLiteral(value: string): boolean {
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Whether a literal value of a credential-named variable is harmless: a file path, a boolean flag, or — for a
+ * variable named `…_NAME` (KServe's `SECRET_NAME`) — the name of a Kubernetes object, a reference rather than a value.
+ */
+export function isHarmlessLiteral(value: string, name = ''): boolean {
   const lower = value.toLowerCase();
-  return value.startsWith('/') || lower === 'true' || lower === 'false';
+  return value.startsWith('/') || lower === 'true' || lower === 'false' || (name.toUpperCase().endsWith('_NAME') && OBJECT_NAME.test(value));
 }
 
 /**
@@ -32,8 +37,9 @@ export function isHarmlessLiteral(value: string): boolean {
  * - An environment variable of a container, init container or ephemeral container of a pod template whose name
  *   contains (case-insensitive) PASSWORD, PASSWD, SECRET, TOKEN, ACCESS_KEY, SECRET_KEY, API_KEY, PRIVATE_KEY or
  *   CREDENTIAL and that has a literal `value` is a finding — whatever the value, the empty string included — unless
- *   the value starts with `/` (a path to a mounted file) or is `true`/`false` (case-insensitive; a flag). Use
- *   `valueFrom.secretKeyRef` instead.
+ *   the value starts with `/` (a path to a mounted file), is `true`/`false` (case-insensitive; a flag), or the name ends
+ *   in `_NAME` and the value is an object name (a reference to a Secret, not its content). Use `valueFrom.secretKeyRef`
+ *   instead.
  */
 export function checkSecretValues(input: HarnessInput): Finding[] {
   const out: Finding[] = [];
@@ -55,7 +61,7 @@ export function checkSecretValues(input: HarnessInput): Finding[] {
         if (!isRecord(env) || typeof env.name !== 'string' || !isCredentialName(env.name)) return;
         if (env.value === undefined || env.value === null) return;
         const value = typeof env.value === 'string' ? env.value : JSON.stringify(env.value);
-        if (isHarmlessLiteral(value)) return;
+        if (isHarmlessLiteral(value, env.name)) return;
         out.push(finding(SECRET_VALUES_RULE, placed, [...path, 'env', index, 'value'],
           `env ${env.name} looks like a credential but has a literal value; use valueFrom.secretKeyRef`));
       });

@@ -120,5 +120,9 @@ describe('secret-values', () => {
     expect(isHarmlessLiteral('/etc/x')).toBe(true);
     expect(isHarmlessLiteral('FALSE')).toBe(true);
     expect(isHarmlessLiteral('no')).toBe(false);
+    // A reference to a Secret by name is not a credential; a value that is not an object name still is.
+    expect(isHarmlessLiteral('kserve-webhook-server-cert', 'SECRET_NAME')).toBe(true);
+    expect(isHarmlessLiteral('kserve-webhook-server-cert', 'SECRET')).toBe(false);
+    expect(isHarmlessLiteral('hunter2!', 'DB_PASSWORD_NAME')).toBe(false);
   });
 });
