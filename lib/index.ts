@@ -21,6 +21,8 @@ export type {
   BuiltInRuntime, DeploymentMode, InferenceServiceProps, KServeProps, ModelFormat, ModelProps, PredictorGpus, ServingRuntimeProps,
 } from './components/kserve';
 export { MysqlDatabase } from './components/mysql';
+export { TrainingCrds, TrainingOperator } from './components/training';
+export type { JobProps, PyTorchJobProps, ReplicaProps, TFJobProps, TrainingOperatorProps } from './components/training';
 export type { MysqlDatabaseProps } from './components/mysql';
 export { KubeflowPipelines } from './components/pipelines';
 export type { KubeflowPipelinesProps } from './components/pipelines';

@@ -12,6 +12,7 @@ import { GpuSupport } from './components/gpu';
 import { IstioMesh } from './components/istio';
 import { KnativeServing } from './components/knative';
 import { KServe, kserveDashboardLinks } from './components/kserve';
+import { TrainingOperator } from './components/training';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
 import { PostgresDatabase } from './components/postgresql';
@@ -84,6 +85,8 @@ export class KubeflowPlatform extends Chart {
   private keys?: ProfileArtifactKeys;
   private readonly tenantList: Profile[] = [];
   private tenantsScope?: Construct;
+  /** The training operator, when `training.enabled`. */
+  public readonly training?: TrainingOperator;
   /** KServe, when `kserve.enabled`. */
   public readonly kserve?: KServe;
   /** Knative Serving, when `knative.mode` is external or managed. */
@@ -190,6 +193,7 @@ export class KubeflowPlatform extends Chart {
         gateway: this.gateway, userHeaders: this.auth?.userHeaders,
       });
     }
+    if (config.training.enabled) this.training = new TrainingOperator(this, 'Training', { namespace: this.platformNamespace.name });
     if (config.kserve.enabled && certManager) {
       // The schema guarantees cert-manager, and Knative for Serverless.
       this.kserve = new KServe(this, 'KServe', {

@@ -19,6 +19,13 @@ export const kserveSchema = z.strictObject({
     .meta({ description: 'ClusterServingRuntimes to install. Default: sklearn, xgboost, torchserve, tensorflow-serving, huggingface.' }),
 }).prefault({});
 
+/** Schema of `training`. */
+export const trainingSchema = z.strictObject({
+  enabled: z.boolean().default(false).meta({
+    description: 'Install the Kubeflow Training Operator v1.9.2 (PyTorchJob, TFJob, MPIJob, XGBoostJob, PaddleJob, JAXJob). Default: false.',
+  }),
+}).prefault({});
+
 /** What the workload rules read of the rest of the configuration. */
 export interface WorkloadsContext {
   readonly kserve: z.output<typeof kserveSchema>;

@@ -148,6 +148,10 @@ export const IMAGES = {
   'kserve-huggingfaceserver': { repository: 'docker.io/kserve/huggingfaceserver', tag: 'v0.16.0', upstream: KSERVE, runtime: true },
   'kserve-torchserve': { repository: 'docker.io/pytorch/torchserve-kfs', tag: '0.9.0', upstream: KSERVE, runtime: true },
   'kserve-tensorflow-serving': { repository: 'docker.io/tensorflow/serving', tag: '2.6.2', upstream: KSERVE, runtime: true },
+  // Training operator v1 (lib/components/training), as kubeflow/manifests 26.03 pins it (applications/training-operator: v1.9.2).
+  'training-operator': {
+    repository: 'ghcr.io/kubeflow/training-v1/training-operator', tag: 'v1-3f15cb8', upstream: 'kubeflow/manifests 26.03 (kubeflow/training-operator v1.9.2)', runtime: false,
+  },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */
