@@ -20,6 +20,8 @@ export { KServe, kserveDashboardLinks, KServeCrds, MODEL_SERVICE_ACCOUNT } from 
 export type {
   BuiltInRuntime, DeploymentMode, InferenceServiceProps, KServeProps, ModelFormat, ModelProps, PredictorGpus, ServingRuntimeProps,
 } from './components/kserve';
+export { Katib, katibDashboardLinks, KatibCrds } from './components/katib';
+export type { ExperimentParameter, ExperimentProps, KatibProps } from './components/katib';
 export { MysqlDatabase } from './components/mysql';
 export { TrainingCrds, TrainingOperator } from './components/training';
 export type { JobProps, PyTorchJobProps, ReplicaProps, TFJobProps, TrainingOperatorProps } from './components/training';

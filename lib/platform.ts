@@ -11,6 +11,7 @@ import { KubeflowGateway } from './components/gateway';
 import { GpuSupport } from './components/gpu';
 import { IstioMesh } from './components/istio';
 import { KnativeServing } from './components/knative';
+import { Katib, katibDashboardLinks } from './components/katib';
 import { KServe, kserveDashboardLinks } from './components/kserve';
 import { TrainingOperator } from './components/training';
 import { MysqlDatabase } from './components/mysql';
@@ -85,6 +86,8 @@ export class KubeflowPlatform extends Chart {
   private keys?: ProfileArtifactKeys;
   private readonly tenantList: Profile[] = [];
   private tenantsScope?: Construct;
+  /** Katib, when `katib.enabled`. */
+  public readonly katib?: Katib;
   /** The training operator, when `training.enabled`. */
   public readonly training?: TrainingOperator;
   /** KServe, when `kserve.enabled`. */
@@ -193,6 +196,10 @@ export class KubeflowPlatform extends Chart {
         gateway: this.gateway, userHeaders: this.auth?.userHeaders,
       });
     }
+    if (config.katib.enabled && certManager) {
+      // The schema guarantees cert-manager and a database Katib's DB manager can use.
+      this.katib = new Katib(this, 'Katib', { namespace: this.platformNamespace.name, database: this.database, certManager, gateway: this.gateway });
+    }
     if (config.training.enabled) this.training = new TrainingOperator(this, 'Training', { namespace: this.platformNamespace.name });
     if (config.kserve.enabled && certManager) {
       // The schema guarantees cert-manager, and Knative for Serverless.
@@ -211,7 +218,7 @@ export class KubeflowPlatform extends Chart {
       });
       this.dashboard = new CentralDashboard(this, 'Dashboard', {
         namespace: this.platformNamespace.name, gateway: this.gateway, userHeaders: this.auth.userHeaders, kfam: this.profiles.kfam,
-        links: [pipelinesDashboardLinks('/pipeline'), ...(this.kserve?.webApp ? [kserveDashboardLinks()] : [])], registrationFlow: config.tenancy.selfRegistration,
+        links: [pipelinesDashboardLinks('/pipeline'), ...(this.katib?.ui ? [katibDashboardLinks()] : []), ...(this.kserve?.webApp ? [kserveDashboardLinks()] : [])], registrationFlow: config.tenancy.selfRegistration,
       });
       this.profiles.admitToKfam(this.dashboard.principal);
       const tenancy = config.tenancy;
@@ -250,7 +257,11 @@ export class KubeflowPlatform extends Chart {
     this.tenantsScope ??= new Construct(this, 'Tenants');
     const profile = new Profile(this.tenantsScope, props.name, {
       ...props, controller, gateway: this.gateway, store: this.artifactStore,
-      extensions: [...(this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : []), ...(this.kserve ? [this.kserve.profileExtension] : [])],
+      extensions: [
+        ...(this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : []),
+        ...(this.kserve ? [this.kserve.profileExtension] : []),
+        ...(this.katib ? [this.katib.profileExtension] : []),
+      ],
     });
     if (this.artifactStore instanceof SeaweedfsArtifactStore && props.awsRoleArn === undefined) {
       // Each profile's own keys, limited to its prefix (with IRSA, each profile's role is the cloud stack's).

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { CERT_MANAGER_MIN_VERSION } from '../core/cert-manager';
-import { databaseConsumerIssues, installedDatabaseConsumers } from '../core/database-consumers';
+import { databaseConsumerIssues, installedDatabaseConsumers, KATIB_DB_CONSUMER } from '../core/database-consumers';
 import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 import { unpinnedReason } from '../validate/images';
 import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
-import { kserveSchema, trainingSchema, workloadIssues } from './workloads-schema';
+import { katibSchema, kserveSchema, trainingSchema, workloadIssues } from './workloads-schema';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
@@ -341,6 +341,7 @@ export const platformConfigSchema = z.strictObject({
   auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
   knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
   kserve: kserveSchema.meta({ description: 'KServe model serving. Default: not installed.' }),
+  katib: katibSchema.meta({ description: 'Katib hyperparameter tuning. Default: not installed.' }),
   training: trainingSchema.meta({ description: 'Distributed training jobs (the Kubeflow Training Operator). Default: not installed.' }),
   tenancy: tenancySchema.meta({ description: 'Teams (Kubeflow profiles) of a multi-user platform: owners, contributors, quotas, LimitRanges. Default: none.' }),
   addons: addonsSchema.meta({ description: 'Cluster add-ons in kube-system (EKS): cluster-autoscaler, AWS Load Balancer Controller. Default: none.' }),
@@ -432,7 +433,9 @@ export const platformConfigSchema = z.strictObject({
       ...PLATFORM_NAMESPACES])],
     irsaProfileRoles: multiUser && irsa ? c.cloud.aws?.roles.profiles ?? {} : undefined,
   })) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
-  const consumers = c.pipelines.enabled ? installedDatabaseConsumers({ engine: c.database.engine }) : [];
+  const consumers = c.pipelines.enabled || c.katib.enabled
+    ? installedDatabaseConsumers({ engine: c.database.engine, katib: c.katib.enabled }).filter((x) => c.pipelines.enabled || x === KATIB_DB_CONSUMER)
+    : [];
   for (const issue of databaseConsumerIssues(c.database, consumers)) ctx.addIssue({ code: 'custom', path: ['database', ...issue.path], message: issue.message });
 });
 

@@ -26,9 +26,17 @@ export const trainingSchema = z.strictObject({
   }),
 }).prefault({});
 
+/** Schema of `katib`. */
+export const katibSchema = z.strictObject({
+  enabled: z.boolean().default(false).meta({
+    description: 'Install Katib v0.19.0 (hyperparameter tuning): controller, DB manager on the metadata database (database katib), UI. Default: false.',
+  }),
+}).prefault({});
+
 /** What the workload rules read of the rest of the configuration. */
 export interface WorkloadsContext {
   readonly kserve: z.output<typeof kserveSchema>;
+  readonly katib: z.output<typeof katibSchema>;
   readonly certManager: { readonly mode: 'none' | 'external' | 'managed' };
   readonly knative: { readonly mode: 'none' | 'external' | 'managed' };
 }
@@ -38,6 +46,9 @@ export function workloadIssues(c: WorkloadsContext): { path: (string | number)[]
   const issues: { path: (string | number)[]; message: string }[] = [];
   if (c.kserve.enabled && c.certManager.mode === 'none') {
     issues.push({ path: ['kserve', 'enabled'], message: 'KServe\'s webhooks get their certificate from cert-manager: set certManager.mode to external or managed' });
+  }
+  if (c.katib.enabled && c.certManager.mode === 'none') {
+    issues.push({ path: ['katib', 'enabled'], message: 'Katib\'s webhooks get their certificate from cert-manager: set certManager.mode to external or managed' });
   }
   if (c.kserve.enabled && c.kserve.deploymentMode === 'Serverless' && c.knative.mode === 'none') {
     issues.push({ path: ['kserve', 'deploymentMode'], message: 'Serverless needs Knative Serving: set knative.mode to external or managed, or use RawDeployment' });

@@ -24,6 +24,7 @@ export interface ImageEntry {
 const KFP = 'kubeflow/pipelines 2.17.0';
 const CERT_MANAGER = 'cert-manager v1.19.4 (kubeflow/manifests 26.03)';
 const ARGO = 'argoproj/argo-workflows v4.0.5 (as pinned by kubeflow/pipelines 2.17.0)';
+const KATIB = 'kubeflow/manifests 26.03 (kubeflow/katib v0.19.0)';
 const KSERVE = 'kubeflow/manifests 26.03 (kserve/kserve v0.16.0)';
 const KNATIVE_SERVING = 'knative/serving v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
 const KNATIVE_NET_ISTIO = 'knative-extensions/net-istio v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
@@ -152,6 +153,21 @@ export const IMAGES = {
   'training-operator': {
     repository: 'ghcr.io/kubeflow/training-v1/training-operator', tag: 'v1-3f15cb8', upstream: 'kubeflow/manifests 26.03 (kubeflow/training-operator v1.9.2)', runtime: false,
   },
+  // Katib (lib/components/katib), as kubeflow/manifests 26.03 pins it (applications/katib: v0.19.0).
+  'katib-controller': { repository: 'ghcr.io/kubeflow/katib/katib-controller', tag: 'v0.19.0', upstream: KATIB, runtime: false },
+  'katib-db-manager': { repository: 'ghcr.io/kubeflow/katib/katib-db-manager', tag: 'v0.19.0', upstream: KATIB, runtime: false },
+  'katib-ui': { repository: 'ghcr.io/kubeflow/katib/katib-ui', tag: 'v0.19.0', upstream: KATIB, runtime: false },
+  'katib-file-metrics-collector': { repository: 'ghcr.io/kubeflow/katib/file-metrics-collector', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-tfevent-metrics-collector': { repository: 'ghcr.io/kubeflow/katib/tfevent-metrics-collector', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-hyperopt': { repository: 'ghcr.io/kubeflow/katib/suggestion-hyperopt', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-optuna': { repository: 'ghcr.io/kubeflow/katib/suggestion-optuna', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-hyperband': { repository: 'ghcr.io/kubeflow/katib/suggestion-hyperband', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-skopt': { repository: 'ghcr.io/kubeflow/katib/suggestion-skopt', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-goptuna': { repository: 'ghcr.io/kubeflow/katib/suggestion-goptuna', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-enas': { repository: 'ghcr.io/kubeflow/katib/suggestion-enas', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-darts': { repository: 'ghcr.io/kubeflow/katib/suggestion-darts', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-suggestion-pbt': { repository: 'ghcr.io/kubeflow/katib/suggestion-pbt', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  'katib-earlystopping-medianstop': { repository: 'ghcr.io/kubeflow/katib/earlystopping-medianstop', tag: 'v0.19.0', upstream: KATIB, runtime: true },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */
