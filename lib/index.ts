@@ -23,6 +23,8 @@ export type {
 export { Katib, katibDashboardLinks, KatibCrds } from './components/katib';
 export type { ExperimentParameter, ExperimentProps, KatibProps } from './components/katib';
 export { MysqlDatabase } from './components/mysql';
+export { NotebookCrds, Notebooks, notebooksDashboardLinks } from './components/notebooks';
+export type { NotebookImage, NotebookProps, NotebooksProps } from './components/notebooks';
 export { TrainingCrds, TrainingOperator } from './components/training';
 export type { JobProps, PyTorchJobProps, ReplicaProps, TFJobProps, TrainingOperatorProps } from './components/training';
 export type { MysqlDatabaseProps } from './components/mysql';

@@ -13,6 +13,7 @@ import { IstioMesh } from './components/istio';
 import { KnativeServing } from './components/knative';
 import { Katib, katibDashboardLinks } from './components/katib';
 import { KServe, kserveDashboardLinks } from './components/kserve';
+import { Notebooks, notebooksDashboardLinks } from './components/notebooks';
 import { TrainingOperator } from './components/training';
 import { MysqlDatabase } from './components/mysql';
 import { KubeflowPipelines } from './components/pipelines';
@@ -86,6 +87,8 @@ export class KubeflowPlatform extends Chart {
   private keys?: ProfileArtifactKeys;
   private readonly tenantList: Profile[] = [];
   private tenantsScope?: Construct;
+  /** Notebooks, when `notebooks.enabled` (multi-user). */
+  public readonly notebooks?: Notebooks;
   /** Katib, when `katib.enabled`. */
   public readonly katib?: Katib;
   /** The training operator, when `training.enabled`. */
@@ -216,9 +219,18 @@ export class KubeflowPlatform extends Chart {
         // Profiles' IAM roles trust their default-editor already (the cloud stack writes the trust): annotate only.
         plugins: irsa ? { aws: {} } : undefined,
       });
+      if (config.notebooks.enabled && certManager) {
+        this.notebooks = new Notebooks(this, 'Notebooks', {
+          namespace: this.platformNamespace.name, certManager, gateway: this.gateway, userHeaders: this.auth.userHeaders,
+          cullIdleMinutes: config.notebooks.cullIdleMinutes,
+        });
+      }
       this.dashboard = new CentralDashboard(this, 'Dashboard', {
         namespace: this.platformNamespace.name, gateway: this.gateway, userHeaders: this.auth.userHeaders, kfam: this.profiles.kfam,
-        links: [pipelinesDashboardLinks('/pipeline'), ...(this.katib?.ui ? [katibDashboardLinks()] : []), ...(this.kserve?.webApp ? [kserveDashboardLinks()] : [])], registrationFlow: config.tenancy.selfRegistration,
+        links: [
+          ...(this.notebooks ? notebooksDashboardLinks() : []), pipelinesDashboardLinks('/pipeline'), ...(this.katib?.ui ? [katibDashboardLinks()] : []),
+          ...(this.kserve?.webApp ? [kserveDashboardLinks()] : []),
+        ], registrationFlow: config.tenancy.selfRegistration,
       });
       this.profiles.admitToKfam(this.dashboard.principal);
       const tenancy = config.tenancy;
@@ -261,6 +273,7 @@ export class KubeflowPlatform extends Chart {
         ...(this.pipelines?.profileExtension ? [this.pipelines.profileExtension] : []),
         ...(this.kserve ? [this.kserve.profileExtension] : []),
         ...(this.katib ? [this.katib.profileExtension] : []),
+        ...(this.notebooks ? [this.notebooks.profileExtension] : []),
       ],
     });
     if (this.artifactStore instanceof SeaweedfsArtifactStore && props.awsRoleArn === undefined) {

@@ -87,7 +87,7 @@ describe('full: everything built so far', () => {
 
   test('ambient data plane (standalone): the namespace is enrolled without sidecars', () => {
     const doc = YAML.parse(fs.readFileSync(path.join(OVERLAYS, 'full.yaml'), 'utf8')) as Record<string, unknown>;
-    const ambient = resolveConfig({ ...doc, istio: { mode: 'managed', dataplane: 'ambient' }, pipelines: { mode: 'standalone' }, tenancy: {} }, STACKS);
+    const ambient = resolveConfig({ ...doc, istio: { mode: 'managed', dataplane: 'ambient' }, pipelines: { mode: 'standalone' }, tenancy: {}, notebooks: { enabled: false } }, STACKS);
     const a = synthesize(ambient);
     expect(checkPlatform(a, ambient)).toEqual([]);
     const labels = one(a, 'Namespace', 'kubeflow').manifest.metadata.labels;

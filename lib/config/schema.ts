@@ -7,7 +7,7 @@ import { unpinnedReason } from '../validate/images';
 import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
-import { katibSchema, kserveSchema, trainingSchema, workloadIssues } from './workloads-schema';
+import { katibSchema, kserveSchema, notebooksSchema, trainingSchema, workloadIssues } from './workloads-schema';
 import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
@@ -341,6 +341,7 @@ export const platformConfigSchema = z.strictObject({
   auth: authSchema.meta({ description: 'Authentication at the gateway: Dex or an external OIDC provider, through oauth2-proxy. Default: none.' }),
   knative: knativeSchema.meta({ description: 'Knative Serving for serverless model serving. Default: none.' }),
   kserve: kserveSchema.meta({ description: 'KServe model serving. Default: not installed.' }),
+  notebooks: notebooksSchema.meta({ description: 'Notebooks for the teams. Default: not installed.' }),
   katib: katibSchema.meta({ description: 'Katib hyperparameter tuning. Default: not installed.' }),
   training: trainingSchema.meta({ description: 'Distributed training jobs (the Kubeflow Training Operator). Default: not installed.' }),
   tenancy: tenancySchema.meta({ description: 'Teams (Kubeflow profiles) of a multi-user platform: owners, contributors, quotas, LimitRanges. Default: none.' }),

@@ -33,10 +33,22 @@ export const katibSchema = z.strictObject({
   }),
 }).prefault({});
 
+/** Schema of `notebooks`. */
+export const notebooksSchema = z.strictObject({
+  enabled: z.boolean().default(false).meta({
+    description: 'Install notebooks (kubeflow/kubeflow v1.10.0): notebook controller, Jupyter and volumes web apps, PodDefaults webhook. '
+      + 'Needs multi-user Pipelines (profiles, the gateway, authentication) and cert-manager. Default: false.',
+  }),
+  cullIdleMinutes: z.number().int('must be a whole number of minutes').min(0, 'must be 0 or more').default(0)
+    .meta({ description: 'Stop notebooks idle this many minutes; 0 never. Default: 0.' }),
+}).prefault({});
+
 /** What the workload rules read of the rest of the configuration. */
 export interface WorkloadsContext {
   readonly kserve: z.output<typeof kserveSchema>;
   readonly katib: z.output<typeof katibSchema>;
+  readonly notebooks: z.output<typeof notebooksSchema>;
+  readonly pipelines: { readonly enabled: boolean; readonly mode: 'standalone' | 'multi-user' };
   readonly certManager: { readonly mode: 'none' | 'external' | 'managed' };
   readonly knative: { readonly mode: 'none' | 'external' | 'managed' };
 }
@@ -46,6 +58,11 @@ export function workloadIssues(c: WorkloadsContext): { path: (string | number)[]
   const issues: { path: (string | number)[]; message: string }[] = [];
   if (c.kserve.enabled && c.certManager.mode === 'none') {
     issues.push({ path: ['kserve', 'enabled'], message: 'KServe\'s webhooks get their certificate from cert-manager: set certManager.mode to external or managed' });
+  }
+  if (c.notebooks.enabled && (!c.pipelines.enabled || c.pipelines.mode !== 'multi-user')) {
+    issues.push({ path: ['notebooks', 'enabled'], message: 'notebooks run in profiles behind the gateway\'s login: set pipelines.mode to multi-user (with istio and auth)' });
+  } else if (c.notebooks.enabled && c.certManager.mode === 'none') {
+    issues.push({ path: ['notebooks', 'enabled'], message: 'the PodDefaults webhook gets its certificate from cert-manager: set certManager.mode to external or managed' });
   }
   if (c.katib.enabled && c.certManager.mode === 'none') {
     issues.push({ path: ['katib', 'enabled'], message: 'Katib\'s webhooks get their certificate from cert-manager: set certManager.mode to external or managed' });

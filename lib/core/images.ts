@@ -25,6 +25,7 @@ const KFP = 'kubeflow/pipelines 2.17.0';
 const CERT_MANAGER = 'cert-manager v1.19.4 (kubeflow/manifests 26.03)';
 const ARGO = 'argoproj/argo-workflows v4.0.5 (as pinned by kubeflow/pipelines 2.17.0)';
 const KATIB = 'kubeflow/manifests 26.03 (kubeflow/katib v0.19.0)';
+const NOTEBOOKS = 'kubeflow/manifests 26.03 (kubeflow/kubeflow v1.10.0)';
 const KSERVE = 'kubeflow/manifests 26.03 (kserve/kserve v0.16.0)';
 const KNATIVE_SERVING = 'knative/serving v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
 const KNATIVE_NET_ISTIO = 'knative-extensions/net-istio v1.21.1 (kubeflow/manifests 26.03; knative/operator v1.21.1)';
@@ -168,6 +169,19 @@ export const IMAGES = {
   'katib-suggestion-darts': { repository: 'ghcr.io/kubeflow/katib/suggestion-darts', tag: 'v0.19.0', upstream: KATIB, runtime: true },
   'katib-suggestion-pbt': { repository: 'ghcr.io/kubeflow/katib/suggestion-pbt', tag: 'v0.19.0', upstream: KATIB, runtime: true },
   'katib-earlystopping-medianstop': { repository: 'ghcr.io/kubeflow/katib/earlystopping-medianstop', tag: 'v0.19.0', upstream: KATIB, runtime: true },
+  // Notebooks (lib/components/notebooks), as kubeflow/manifests 26.03 pins them (kubeflow/kubeflow v1.10.0).
+  'notebook-controller': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-controller', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: false },
+  'jupyter-web-app': { repository: 'ghcr.io/kubeflow/kubeflow/jupyter-web-app', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: false },
+  'poddefaults-webhook': { repository: 'ghcr.io/kubeflow/kubeflow/poddefaults-webhook', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: false },
+  'volumes-web-app': { repository: 'ghcr.io/kubeflow/kubeflow/volumes-web-app', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: false },
+  'notebook-jupyter-scipy': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-scipy', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-jupyter-pytorch': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-pytorch-full', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-jupyter-pytorch-cuda': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-pytorch-cuda-full', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-jupyter-tensorflow': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-tensorflow-full', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-jupyter-tensorflow-cuda': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/jupyter-tensorflow-cuda-full', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-codeserver-python': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/codeserver-python', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'notebook-rstudio-tidyverse': { repository: 'ghcr.io/kubeflow/kubeflow/notebook-servers/rstudio-tidyverse', tag: 'v1.10.0', upstream: NOTEBOOKS, runtime: true },
+  'filebrowser': { repository: 'docker.io/filebrowser/filebrowser', tag: 'v2.25.0', upstream: NOTEBOOKS, runtime: true },
 } as const satisfies Record<string, ImageEntry>;
 
 /** Key of an image in the catalog. */
