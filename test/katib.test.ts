@@ -151,6 +151,9 @@ describe('Katib in the platform', () => {
     const allow = JSON.stringify(spec(s.objects.find((o) => o.manifest.kind === 'NetworkPolicy' && o.manifest.metadata.name === 'profile-allow'
       && o.manifest.metadata.namespace === 'vision') as Obj));
     expect(allow).toContain('katib-db-manager');
+    const suggestions = s.objects.find((o) => o.manifest.kind === 'NetworkPolicy' && o.manifest.metadata.name === 'katib-suggestions-allow'
+      && o.manifest.metadata.namespace === 'vision') as Obj;
+    expect(spec(suggestions)).toMatchObject({ podSelector: { matchLabels: { 'sidecar.istio.io/inject': 'false' } }, policyTypes: ['Egress'] });
     expect(configIssuePaths(() => resolveConfig({ stack: 'local', katib: { enabled: true } }, STACKS))).toEqual(['katib.enabled']);
   });
 });

@@ -9,11 +9,11 @@ import { ImageKey } from '../../core/images';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway } from '../../core/mesh';
 import {
-  allowEgressToGroup, allowIngressFromAddresses, allowIngressFromGroup, allowKubeApi, allowTraffic, ANY_ADDRESS, NetworkPeer,
+  allowEgressToGroup, allowIngressFromAddresses, allowIngressFromGroup, allowKubeApi, allowTraffic, ANY_ADDRESS, KUBE_API, NetworkPeer,
 } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { IProfile, IProfileExtension, PROFILE_NAMESPACES } from '../../core/tenancy';
+import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
 import { DashboardAppLinks } from '../dashboard';
@@ -63,6 +63,8 @@ const ISSUER = 'katib-selfsigned-issuer';
 const CONFIG = 'katib-config';
 /** Namespaces whose pods get the metrics collector (Kubeflow's profile namespaces carry it). */
 const INJECTION_LABEL = 'katib.kubeflow.org/metrics-collector-injection';
+/** Katib's suggestion (and early-stopping) pods in an experiment's namespace. */
+const SUGGESTION_PODS: ProfilePods = { name: 'katib-suggestions', podLabels: { 'sidecar.istio.io/inject': 'false' } };
 const CONTROLLER_BUDGET: ResourceBudget = { cpu: { request: '50m' }, memory: { request: '128Mi', limit: '512Mi' } };
 const SMALL_BUDGET: ResourceBudget = { cpu: { request: '20m' }, memory: { request: '64Mi', limit: '256Mi' } };
 
@@ -156,11 +158,14 @@ export class Katib extends Construct implements IProfileExtension {
   }
 
   /**
-   * Per profile: every pod may reach the DB manager (trials' metrics collectors, early stopping) and the controller
-   * the experiments' suggestion services (6789).
+   * Per profile: every pod may reach the DB manager (trials' metrics collectors, early stopping), the controller the
+   * experiments' suggestion services (6789), and suggestion pods the API server (early stopping updates trials).
    */
   public addToProfile(profile: IProfile): void {
     profile.network.allowEgress({ peer: this.dbManagerPeer, ports: [{ port: DB_MANAGER_PORT }] });
+    // Early stopping (in the suggestion pods) sets trials' status through the API server. Katib labels suggestion pods
+    // `sidecar.istio.io/inject: "false"` (a fixed value; the others carry the experiment's name).
+    profile.network.allowEgress(KUBE_API, SUGGESTION_PODS);
     profile.network.allowIngress(this.controllerPeer, [{ port: SUGGESTION_PORT }]);
     KfkitContext.of(this).once('katib-profiles', () => {
       allowIngressFromGroup(this, 'DbManagerFromProfiles', this.dbManagerPeer, { group: PROFILE_NAMESPACES }, [{ port: DB_MANAGER_PORT }]);
