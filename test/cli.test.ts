@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { cli, cliAsync, ROOT, tmpdir } from './helpers';
+import { spawnSync } from 'child_process';
+import { cli, cliAsync, listFiles, ROOT, tmpdir } from './helpers';
 
 const OVERLAYS = path.join(ROOT, 'overlays');
 
@@ -122,5 +123,21 @@ describe('npm run synth', () => {
     const dflt = cli(['synth', '--overlays', OVERLAYS, '--out', 'only'], dir);
     expect(dflt.code).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'only'))).toEqual(['local']);
+  });
+});
+
+describe('the bundled CLI (build/kfkit.cjs, made by npm ci)', () => {
+  test('exists and writes the same tree as the TypeScript CLI', () => {
+    const bundle = path.join(ROOT, 'build', 'kfkit.cjs');
+    expect(fs.existsSync(bundle)).toBe(true);
+    const dir = tmpdir();
+    const args = JSON.stringify(['synth', '--env', 'local', '--out', path.join(dir, 'bundled')]);
+    const r = spawnSync(process.execPath, ['-e', `Promise.resolve(require(${JSON.stringify(bundle)}).run(${args})).then((c) => { process.exitCode = c; })`],
+      { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(cli(['synth', '--env', 'local', '--out', path.join(dir, 'ts')]).code).toBe(0);
+    const read = (base: string) => listFiles(base).map((f) => [f, fs.readFileSync(path.join(base, f), 'utf8')]);
+    expect(read(path.join(dir, 'bundled', 'local'))).toEqual(read(path.join(dir, 'ts', 'local')));
+    expect(listFiles(path.join(dir, 'ts', 'local')).length).toBeGreaterThan(100);
   });
 });

@@ -6,9 +6,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isMap, isScalar, parseDocument } from 'yaml';
 import { ImageCatalog } from '../core/images';
+import { packageRoot } from '../core/package-root';
 
 /** Path of the smoke pipeline's YAML file. */
-export const HELLO_PIPELINE_FILE = path.join(__dirname, 'hello-pipeline.yaml');
+export const HELLO_PIPELINE_FILE = path.join(packageRoot(), 'lib', 'smoke', 'hello-pipeline.yaml');
 
 /** File name the pipeline is uploaded under (the API server requires a `.yaml`/`.yml`/`.json` suffix). */
 export const HELLO_PIPELINE_FILENAME = 'hello-pipeline.yaml';

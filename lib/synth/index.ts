@@ -1,20 +1,20 @@
 import * as path from 'path';
 import { App } from 'cdk8s';
 import { PlatformConfig } from '../config/schema';
+import { packageRoot } from '../core/package-root';
 import { KubeflowPlatform } from '../platform';
 import { checkFidelity, Deviation, Facts, loadDeviations, loadFacts } from '../validate/fidelity';
 import { validate } from '../validate/harness';
 import { Finding } from '../validate/types';
 import { collect, Synthesized } from './collect';
 
-const FACTS_DIR = path.resolve(__dirname, '..', '..', 'facts');
 let committedFacts: { facts: Facts; deviations: Deviation[] } | undefined;
 
 /** The committed upstream facts and kfkit's documented deviations (`facts/`), loaded once. */
 export function upstreamFacts(): { facts: Facts; deviations: Deviation[] } {
   committedFacts ??= {
-    facts: loadFacts(path.join(FACTS_DIR, 'upstream.json')),
-    deviations: loadDeviations(path.join(FACTS_DIR, 'deviations.json')),
+    facts: loadFacts(path.join(packageRoot(), 'facts', 'upstream.json')),
+    deviations: loadDeviations(path.join(packageRoot(), 'facts', 'deviations.json')),
   };
   return committedFacts;
 }
