@@ -120,12 +120,14 @@ describe('a platform with several profiles', () => {
     }
   });
 
-  test('every profile namespace is default-deny with DNS, before anything else of the profile', () => {
+  test('every profile namespace is default-deny, before anything else of the profile; DNS in the profile\'s own policy', () => {
     for (const ns of names) {
       const deny = get(s, 'NetworkPolicy', 'default-deny', ns);
       expect(m(deny).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
       expect(deny.waveName).toBe('isolation');
-      get(s, 'NetworkPolicy', 'allow-dns', ns);
+      const egress = JSON.stringify(m(get(s, 'NetworkPolicy', 'profile-allow', ns)).spec?.egress);
+      expect(egress).toContain('"k8s-app":"kube-dns"');
+      expect(ofKind(s, 'NetworkPolicy', ns).some((p) => p.manifest.metadata.name === 'allow-dns')).toBe(false);
     }
   });
 

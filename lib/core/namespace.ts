@@ -34,6 +34,12 @@ export interface PlatformNamespaceProps {
    * @default true
    */
   readonly declarePullSecrets?: boolean;
+  /**
+   * Whether the namespace's isolation includes the `allow-dns` policy. A tenant namespace, whose pods start only after
+   * its own allow policy exists, puts DNS there instead.
+   * @default true
+   */
+  readonly allowDns?: boolean;
 }
 
 /**
@@ -80,7 +86,7 @@ export class PlatformNamespace extends Construct {
     });
     const plan = KfkitContext.of(this).plan;
     plan.assign(this.resource, plan.namespaces);
-    const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name });
+    const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name, allowDns: props.allowDns });
     plan.assign(isolation, PlatformNamespace.isolationWave(this));
     // Pods here pull through the catalog's pull Secrets, which the admins create (kfkit never holds credentials).
     const ctx = KfkitContext.of(this);

@@ -56,14 +56,24 @@ function policyMetadata(name: string, namespace: string): k8s.ObjectMeta {
   return { name, namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } };
 }
 
-/** Writes the default-deny policy and the DNS egress allowance of one namespace. */
+/** The cluster DNS (kube-system's kube-dns pods, port 53 over UDP and TCP), as an egress target. */
+export const KUBE_DNS: EgressTarget = {
+  peer: { peerName: 'kube-dns', namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } },
+  ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }],
+};
+
+/**
+ * Writes the default-deny policy and the DNS egress allowance of one namespace. With `allowDns: false` the owner puts
+ * {@link KUBE_DNS} into a policy of its own (a tenant namespace's consolidated one), one object less per namespace.
+ */
 export class NamespaceIsolation extends Construct {
-  public constructor(scope: Construct, id: string, props: { readonly namespace: string }) {
+  public constructor(scope: Construct, id: string, props: { readonly namespace: string; readonly allowDns?: boolean }) {
     super(scope, id);
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {
       metadata: policyMetadata('default-deny', props.namespace),
       spec: { podSelector: ALL_PODS, policyTypes: ['Ingress', 'Egress'] },
     });
+    if (props.allowDns === false) return;
     new k8s.KubeNetworkPolicy(this, 'AllowDns', {
       metadata: policyMetadata('allow-dns', props.namespace),
       spec: {

@@ -6,7 +6,7 @@ import { KfkitContext } from '../../core/context';
 import { MANAGED_BY } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_SECURITY_API } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { AddressRule, allowEgressToGroup, allowIngressFromGroup, NetworkPeer } from '../../core/network';
+import { AddressRule, allowEgressToGroup, allowIngressFromGroup, KUBE_DNS, NetworkPeer } from '../../core/network';
 import {
   ContainerLimits, DEFAULT_LIMITS, DEFAULT_QUOTA, limitRangeItems, ProfileQuota, quotaHard, tenantLimitIssues,
 } from '../../core/tenant-limits';
@@ -113,7 +113,7 @@ export function contributorBindingName(user: string, role: KubeflowRole): string
  * - **Contributors**: a RoleBinding to `kubeflow-<role>` and an AuthorizationPolicy per contributor, named and annotated
  *   as KFAM names them ({@link contributorBindingName}, annotations `user` and `role`), so the dashboard lists them and
  *   can remove them.
- * - **Network**: default-deny with DNS; pods of the namespace talk to each other; the gateway may open any port (Istio's
+ * - **Network**: default-deny (DNS allowed in the profile's own policy); pods of the namespace talk to each other; the gateway may open any port (Istio's
  *   policies decide which user); every pod may reach the artifact store and {@link ProfileProps.egress}; istiod for the
  *   sidecars; nothing else. Extensions add their own paths through {@link IProfile.network}. No path to the metadata
  *   database exists, and none can be added from here: the database admits only the platform's servers.
@@ -196,7 +196,7 @@ export class Profile extends Construct implements IProfile {
     const labels = Object.fromEntries(Object.entries(controller.namespaceLabels)
       .filter(([key, value]) => value !== '' && !key.startsWith('pod-security.kubernetes.io/')));
     this.namespaceResource = new PlatformNamespace(this, 'Namespace', {
-      name, podSecurity, labels: { ...labels, ...PROFILE_NAMESPACES.namespaceLabels }, declarePullSecrets: false,
+      name, podSecurity, labels: { ...labels, ...PROFILE_NAMESPACES.namespaceLabels }, declarePullSecrets: false, allowDns: false,
     });
     this.namespaceResource.resource.metadata.addAnnotation('owner', props.owner);
     const mesh = controller.mesh;
@@ -245,6 +245,7 @@ export class Profile extends Construct implements IProfile {
 
     // Network: the namespace's own pods, the gateway, the store, istiod (enrolment), the admins' addresses.
     this.network = new ProfileNetwork(this, 'Network', name);
+    this.network.allowEgress(KUBE_DNS);
     this.network.allowEgress({ peer: this.pods, ports: [] });
     this.network.allowIngress(this.pods, []);
     const gateway = props.gateway;
