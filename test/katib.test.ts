@@ -1,30 +1,20 @@
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
-import { KubeflowGateway } from '../lib/components/gateway';
-import { IstioMesh } from '../lib/components/istio';
+import { Chart } from 'cdk8s';
 import { Katib, KatibProps } from '../lib/components/katib';
 import { MysqlDatabase } from '../lib/components/mysql';
 import { PostgresDatabase } from '../lib/components/postgresql';
 import { loadOverlay, resolveConfig } from '../lib/config/load';
-import { declareExternalCertManager } from '../lib/core/cert-manager';
-import { KfkitContext } from '../lib/core/context';
-import { PlatformNamespace } from '../lib/core/namespace';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { checkPlatform, synthesize, upstreamFacts } from '../lib/synth/index';
 import { checkFidelity } from '../lib/validate/fidelity';
 import { validate } from '../lib/validate/harness';
 import { serviceAccountPermissions } from '../lib/validate/rbac';
 import { STACKS } from '../stacks';
+import { getObject, specOf, workloadFixture } from './fixtures/workloads';
 import { configIssuePaths, ROOT } from './helpers';
 
 function build(options: { engine?: 'mysql' | 'postgresql'; props?: Partial<KatibProps>; extra?: (k: Katib, chart: Chart) => void } = {}): Synthesized {
-  const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
-  declareExternalCertManager(ctx, '1.19');
-  const mesh = new IstioMesh(chart, 'Mesh', { mode: 'managed', dataplane: 'sidecar' });
-  mesh.enrol(new PlatformNamespace(chart, 'Ns', { name: 'kubeflow', podSecurity: 'baseline' }));
-  new PlatformNamespace(chart, 'User', { name: 'kubeflow-user', podSecurity: 'baseline' });
-  const gateway = new KubeflowGateway(chart, 'Gateway', { mesh, host: 'kubeflow.example.com', tls: { type: 'self-signed' }, certManager: {} });
+  const { chart, gateway } = workloadFixture('kubeflow-user');
   const database = options.engine === 'postgresql' ? new PostgresDatabase(chart, 'Db', { namespace: 'kubeflow' }) : new MysqlDatabase(chart, 'Db', { namespace: 'kubeflow' });
   const katib = new Katib(chart, 'Katib', { database, certManager: {}, gateway, ...options.props });
   options.extra?.(katib, chart);
@@ -32,12 +22,8 @@ function build(options: { engine?: 'mysql' | 'postgresql'; props?: Partial<Katib
 }
 
 type Obj = Synthesized['objects'][number];
-const get = (s: Synthesized, kind: string, name: string): Obj => {
-  const found = s.objects.find((o) => o.manifest.kind === kind && o.manifest.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name}`);
-  return found;
-};
-const spec = (o: Obj) => (o.manifest as unknown as { spec: Record<string, unknown> }).spec;
+const get = getObject;
+const spec = specOf;
 const env = (s: Synthesized, name: string) => ((spec(get(s, 'Deployment', name)).template as { spec: { containers: { env?: { name: string; value?: string }[] }[] } })
   .spec.containers[0].env ?? []);
 

@@ -1,35 +1,23 @@
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { loadOverlay, resolveConfig } from '../lib/config/load';
 import { checkPlatform, synthesize } from '../lib/synth/index';
 import { STACKS } from '../stacks';
+import { getObject, specOf, workloadFixture } from './fixtures/workloads';
 import { configIssuePaths, ROOT } from './helpers';
-import { KubeflowGateway } from '../lib/components/gateway';
-import { IstioMesh } from '../lib/components/istio';
 import { KnativeServing } from '../lib/components/knative';
 import { KServe, KServeProps } from '../lib/components/kserve';
 import { SeaweedfsArtifactStore } from '../lib/components/seaweedfs';
-import { declareExternalCertManager } from '../lib/core/cert-manager';
-import { KfkitContext } from '../lib/core/context';
-import { UserHeaders } from '../lib/core/mesh';
-import { PlatformNamespace } from '../lib/core/namespace';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { upstreamFacts } from '../lib/synth/index';
 import { checkFidelity } from '../lib/validate/fidelity';
 import { validate } from '../lib/validate/harness';
 
-const HEADERS: UserHeaders = { userId: 'kubeflow-userid', userIdPrefix: '', groups: 'kubeflow-groups' };
 
 interface Built { readonly chart: Chart; readonly kserve: KServe; readonly s: Synthesized }
 
 function build(options: { serverless?: boolean; props?: Partial<KServeProps>; extra?: (k: KServe, chart: Chart) => void } = {}): Built {
-  const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
-  declareExternalCertManager(ctx, '1.19');
-  const mesh = new IstioMesh(chart, 'Mesh', { mode: 'managed', dataplane: 'sidecar' });
-  mesh.enrol(new PlatformNamespace(chart, 'Ns', { name: 'kubeflow', podSecurity: 'baseline' }));
-  new PlatformNamespace(chart, 'TeamA', { name: 'team-a', podSecurity: 'baseline' });
-  const gateway = new KubeflowGateway(chart, 'Gateway', { mesh, host: 'kubeflow.example.com', tls: { type: 'self-signed' }, certManager: {}, userHeaders: HEADERS });
+  const { chart, mesh, gateway } = workloadFixture('team-a');
   const store = new SeaweedfsArtifactStore(chart, 'Store', { namespace: 'kubeflow' });
   const knative = options.serverless ? new KnativeServing(chart, 'Knative', { mode: 'managed', mesh, gateway }) : undefined;
   const kserve = new KServe(chart, 'KServe', { certManager: {}, gateway, store, knative, ...options.props });
@@ -50,12 +38,8 @@ describe('KServe', () => {
 
 type Obj = Synthesized['objects'][number];
 const ofKind = (s: Synthesized, kind: string) => s.objects.filter((o) => o.manifest.kind === kind);
-const get = (s: Synthesized, kind: string, name: string, namespace?: string): Obj => {
-  const found = ofKind(s, kind).find((o) => o.manifest.metadata.name === name && (namespace === undefined || o.manifest.metadata.namespace === namespace));
-  if (!found) throw new Error(`no ${kind} ${name}`);
-  return found;
-};
-const spec = (o: Obj) => (o.manifest as unknown as { spec: Record<string, unknown> }).spec;
+const get = getObject;
+const spec = specOf;
 const data = (o: Obj) => (o.manifest as unknown as { data: Record<string, string> }).data;
 
 describe('KServe install', () => {

@@ -1,45 +1,29 @@
 import * as path from 'path';
 import { parse } from 'yaml';
-import { App, Chart } from 'cdk8s';
-import { KubeflowGateway } from '../lib/components/gateway';
-import { IstioMesh } from '../lib/components/istio';
+import { Chart } from 'cdk8s';
 import { Notebooks } from '../lib/components/notebooks';
 import { loadOverlay, resolveConfig } from '../lib/config/load';
-import { declareExternalCertManager } from '../lib/core/cert-manager';
-import { KfkitContext } from '../lib/core/context';
 import { GpuPool } from '../lib/core/gpu';
-import { PlatformNamespace } from '../lib/core/namespace';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { checkPlatform, synthesize, upstreamFacts } from '../lib/synth/index';
 import { checkFidelity } from '../lib/validate/fidelity';
 import { validate } from '../lib/validate/harness';
 import { serviceAccountPermissions } from '../lib/validate/rbac';
 import { STACKS } from '../stacks';
+import { getObject, specOf, workloadFixture } from './fixtures/workloads';
 import { configIssuePaths, ROOT } from './helpers';
 
 const POOL: GpuPool = { name: 'a10', nodeSelector: { 'kfkit.dev/gpu-pool': 'a10' }, taint: true, devicePlugin: 'managed' };
-const HEADERS = { userId: 'kubeflow-userid', userIdPrefix: '', groups: 'kubeflow-groups' };
 
 function build(extra?: (n: Notebooks, chart: Chart) => void): Synthesized {
-  const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
-  declareExternalCertManager(ctx, '1.19');
-  const mesh = new IstioMesh(chart, 'Mesh', { mode: 'managed', dataplane: 'sidecar' });
-  mesh.enrol(new PlatformNamespace(chart, 'Ns', { name: 'kubeflow', podSecurity: 'baseline' }));
-  new PlatformNamespace(chart, 'User', { name: 'kubeflow-user', podSecurity: 'baseline' });
-  const gateway = new KubeflowGateway(chart, 'Gateway', { mesh, host: 'kubeflow.example.com', tls: { type: 'self-signed' }, certManager: {}, userHeaders: HEADERS });
+  const { chart, gateway } = workloadFixture('kubeflow-user');
   const notebooks = new Notebooks(chart, 'Notebooks', { certManager: {}, gateway });
   extra?.(notebooks, chart);
   return collect(chart);
 }
 
-type Obj = Synthesized['objects'][number];
-const get = (s: Synthesized, kind: string, name: string): Obj => {
-  const found = s.objects.find((o) => o.manifest.kind === kind && o.manifest.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name}`);
-  return found;
-};
-const spec = (o: Obj) => (o.manifest as unknown as { spec: Record<string, unknown> }).spec;
+const get = getObject;
+const spec = specOf;
 
 describe('notebooks (kubeflow/kubeflow v1.10.0)', () => {
   const s = build();

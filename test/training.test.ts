@@ -1,12 +1,11 @@
 import * as path from 'path';
-import { App, Chart } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { loadOverlay, resolveConfig } from '../lib/config/load';
 import { STACKS } from '../stacks';
+import { getObject, specOf, workloadFixture } from './fixtures/workloads';
 import { configIssuePaths, ROOT } from './helpers';
 import { TrainingOperator } from '../lib/components/training';
-import { KfkitContext } from '../lib/core/context';
 import { GpuPool } from '../lib/core/gpu';
-import { PlatformNamespace } from '../lib/core/namespace';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { checkPlatform, synthesize, upstreamFacts } from '../lib/synth/index';
 import { checkFidelity } from '../lib/validate/fidelity';
@@ -18,22 +17,14 @@ const SEED_IMAGE = 'pytorch/pytorch:2.1.0-cuda12.1-cudnn8-runtime';
 const SEED_COMMAND = ['python', '-m', 'torch.distributed.run', '--nproc_per_node=1', 'train.py'];
 
 function build(extra?: (op: TrainingOperator, chart: Chart) => void): Synthesized {
-  const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
-  new PlatformNamespace(chart, 'Kubeflow', { name: 'kubeflow' });
-  new PlatformNamespace(chart, 'User', { name: 'kubeflow-user', podSecurity: 'baseline' });
+  const { chart } = workloadFixture('kubeflow-user');
   const op = new TrainingOperator(chart, 'Training');
   extra?.(op, chart);
   return collect(chart);
 }
 
-type Obj = Synthesized['objects'][number];
-const get = (s: Synthesized, kind: string, name: string): Obj => {
-  const found = s.objects.find((o) => o.manifest.kind === kind && o.manifest.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name}`);
-  return found;
-};
-const spec = (o: Obj) => (o.manifest as unknown as { spec: Record<string, unknown> }).spec;
+const get = getObject;
+const spec = specOf;
 
 describe('training operator v1.9.2', () => {
   const s = build();
