@@ -1,4 +1,6 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import { parse } from 'yaml';
@@ -333,5 +335,99 @@ describe('the Profile construct', () => {
     ['a bad prefix', { artifactPrefix: '/x/' }, /artifactPrefix "\/x\/" must be a key prefix/],
   ])('refuses %s', (_what, over, error) => {
     expect(() => build(over)).toThrow(error);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The provisioning program of ProfileArtifactKeys, run against a fake Kubernetes API and a fake SeaweedFS IAM API.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface IamUser { keys: Record<string, string>; policies: Record<string, unknown> }
+interface KeysRun { secrets: Record<string, Record<string, string>>; users: Record<string, IamUser>; actions: string[] }
+
+function runKeysJob(s: Synthesized, secrets: Record<string, Record<string, string>>, users: Record<string, IamUser>): KeysRun {
+  const job = s.objects.find((o) => o.manifest.kind === 'Job' && o.manifest.metadata.name.startsWith('profile-artifact-keys-')) as PlacedObject;
+  type Container = { command: string[]; args: string[]; env: { name: string; value?: string }[] };
+  const c = (job.manifest as unknown as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers[0];
+  const config = (get(s, 'ConfigMap', 'profile-artifact-keys', 'kubeflow').manifest as unknown as { data: Record<string, string> }).data['profiles.json'];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kfkit-keys-'));
+  fs.writeFileSync(path.join(dir, 'profiles.json'), config);
+  const iam = c.env.find((e) => e.name === 'IAM_ENDPOINT')?.value ?? '';
+  const harness = `
+import base64, builtins, hashlib, io, json, os, ssl, sys, urllib.error, urllib.parse, urllib.request
+program, secrets_, users, argv, iam = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+actions = []
+class Response:
+    def __init__(self, body): self.body = body
+    def read(self): return self.body if isinstance(self.body, bytes) else json.dumps(self.body).encode()
+def fail(req, code, text): raise urllib.error.HTTPError(req.full_url, code, 'error', {}, io.BytesIO(text.encode()))
+def urlopen(req, context=None, timeout=None):
+    if req.full_url.startswith(iam):
+        assert req.get_header('Authorization').startswith('AWS4-HMAC-SHA256 Credential=admin-key/'), req.get_header('Authorization')
+        assert req.get_header('X-amz-content-sha256') == hashlib.sha256(req.data).hexdigest()
+        p = {k: v[0] for k, v in urllib.parse.parse_qs(req.data.decode()).items()}
+        a, u = p['Action'], p.get('UserName')
+        actions.append(a)
+        if a == 'GetUser':
+            return Response(b'<GetUserResponse/>') if u in users else fail(req, 404, '<Error><Code>NoSuchEntity</Code></Error>')
+        if a == 'CreateUser':
+            users[u] = {'keys': {}, 'policies': {}}; return Response(b'<CreateUserResponse/>')
+        if a == 'ListAccessKeys':
+            return Response(('<R>' + ''.join('<AccessKeyId>%s</AccessKeyId>' % k for k in users[u]['keys']) + '</R>').encode())
+        if a == 'CreateAccessKey':
+            users[u]['keys'][p['AccessKeyId']] = p['SecretAccessKey']; return Response(b'<CreateAccessKeyResponse/>')
+        if a == 'PutUserPolicy':
+            users[u]['policies'][p['PolicyName']] = json.loads(p['PolicyDocument']); return Response(b'<PutUserPolicyResponse/>')
+        return fail(req, 400, 'unknown action ' + a)
+    ns = req.full_url.split('/namespaces/', 1)[1].split('/')[0]
+    if req.get_method() == 'GET':
+        if ns not in secrets_: fail(req, 404, '{}')
+        return Response({'data': {k: base64.b64encode(v.encode()).decode() for k, v in secrets_[ns].items()}})
+    actions.append('POST ' + ns)
+    secrets_[ns] = json.loads(req.data)['stringData']
+    return Response({})
+urllib.request.urlopen = urlopen
+ssl.create_default_context = lambda cafile=None: None
+real_open = builtins.open
+builtins.open = lambda p, *a, **k: io.StringIO('token') if str(p).endswith('/token') else real_open(p, *a, **k)
+os.environ.update(KUBERNETES_SERVICE_HOST='api', KUBERNETES_SERVICE_PORT='443', IAM_ENDPOINT=iam, ADMIN_ACCESS_KEY='admin-key', ADMIN_SECRET_KEY='admin-secret')
+sys.argv = ['provision'] + argv
+exec(program, {'__name__': '__main__'})
+print(json.dumps({'secrets': secrets_, 'users': users, 'actions': actions}))
+`;
+  const args = [...c.args.slice(0, 3), path.join(dir, 'profiles.json')];
+  const result = spawnSync('python3', ['-c', harness, c.command[2], JSON.stringify(secrets), JSON.stringify(users), JSON.stringify(args), iam], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`provisioning failed: ${result.stderr}`);
+  const lines = result.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as KeysRun;
+}
+
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+
+(hasPython ? describe : describe.skip)('the per-profile keys Job (needs python3)', () => {
+  const s = synth(config({ profiles: [{ name: 'team-a', owner: 'a@example.com' }, { name: 'team-b', owner: 'b@example.com' }] }));
+
+  test('first run: a store user per profile holding the key its new Secret carries, limited to its prefix', () => {
+    const r = runKeysJob(s, {}, {});
+    expect(Object.keys(r.secrets).sort()).toEqual(['team-a', 'team-b']);
+    for (const ns of ['team-a', 'team-b']) {
+      const secret = r.secrets[ns];
+      expect(r.users[ns].keys).toEqual({ [secret.accesskey]: secret.secretkey });
+      expect(secret.accesskey).toMatch(/^[A-Z0-9]{20}$/);
+      expect(JSON.stringify(r.users[ns].policies)).toContain(`arn:aws:s3:::mlpipeline/private-artifacts/${ns}/*`);
+      expect(JSON.stringify(r.users[ns].policies)).not.toContain(ns === 'team-a' ? 'team-b' : 'team-a');
+    }
+    expect(r.secrets['team-a'].accesskey).not.toBe(r.secrets['team-b'].accesskey);
+  });
+
+  test('a rerun changes nothing but the policies; a store that lost its users gets them back with the Secrets\' keys', () => {
+    const first = runKeysJob(s, {}, {});
+    const again = runKeysJob(s, first.secrets, first.users);
+    expect(again.actions.filter((a) => a.startsWith('POST') || a === 'CreateUser' || a === 'CreateAccessKey')).toEqual([]);
+    expect(again.secrets).toEqual(first.secrets);
+    const restored = runKeysJob(s, first.secrets, {});
+    expect(restored.secrets).toEqual(first.secrets);
+    expect(restored.users['team-a'].keys).toEqual({ [first.secrets['team-a'].accesskey]: first.secrets['team-a'].secretkey });
+    expect(restored.actions.filter((a) => a.startsWith('POST'))).toEqual([]);
   });
 });

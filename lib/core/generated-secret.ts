@@ -54,14 +54,11 @@ export interface SharedSecret {
 }
 
 /**
- * The Python program the Job runs: POST each Secret; a 409 (already exists) leaves it untouched. Only the standard
- * library is used. Inputs come from argv: namespace, name, JSON spec (`keys`, `labels` and, for shared Secrets,
- * `also`: a list of `{name, namespace?, keys: {key: generated key}}`). With shared Secrets the Job first reads the
- * existing ones (GET on exactly those names) and reuses their values, so every Secret carries the same credential.
+ * The Kubernetes API client of kfkit's Python Jobs (standard library only): `api` (the namespaces URL of the in-cluster
+ * API server) and `call(method, url, body=None)`, authenticated with the pod's ServiceAccount token. Needs `json`, `os`,
+ * `ssl` and `urllib.request` imported.
  */
-const PROGRAM = `
-import base64, json, os, secrets, ssl, sys, urllib.error, urllib.request
-namespace, name, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+export const PYTHON_KUBE_CLIENT = `
 sa = '/var/run/secrets/kubernetes.io/serviceaccount'
 api = 'https://%s:%s/api/v1/namespaces/' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'])
 tls = ssl.create_default_context(cafile=sa + '/ca.crt')
@@ -71,6 +68,18 @@ def call(method, url, body=None):
     req.add_header('Authorization', 'Bearer ' + token)
     req.add_header('Content-Type', 'application/json')
     return json.loads(urllib.request.urlopen(req, context=tls, timeout=30).read() or b'{}')
+`.trim();
+
+/**
+ * The Python program the Job runs: POST each Secret; a 409 (already exists) leaves it untouched. Only the standard
+ * library is used. Inputs come from argv: namespace, name, JSON spec (`keys`, `labels` and, for shared Secrets,
+ * `also`: a list of `{name, namespace?, keys: {key: generated key}}`). With shared Secrets the Job first reads the
+ * existing ones (GET on exactly those names) and reuses their values, so every Secret carries the same credential.
+ */
+const PROGRAM = `
+import base64, json, os, secrets, ssl, sys, urllib.error, urllib.request
+namespace, name, spec = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+${PYTHON_KUBE_CLIENT}
 targets = [(namespace, name, {k: k for k in spec['keys']})] + [(s.get('namespace', namespace), s['name'], s['keys']) for s in spec.get('also', [])]
 values = {}
 if len(targets) > 1:
@@ -101,6 +110,7 @@ for ns, target, keys in targets:
             sys.exit(1)
         print('Secret %s/%s exists; left unchanged' % (ns, target))
 `.trim();
+
 
 /**
  * A Secret whose values are generated inside the cluster on first install, so no value ever appears in the

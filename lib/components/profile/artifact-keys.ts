@@ -2,6 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
+import { PYTHON_KUBE_CLIENT } from '../../core/generated-secret';
 import { oneShotJobName } from '../../core/job-name';
 import { ComponentIdentity, standardLabels } from '../../core/labels';
 import { allowKubeApi, NetworkPeer } from '../../core/network';
@@ -60,18 +61,10 @@ secret_name, access_field, secret_field, config = sys.argv[1], sys.argv[2], sys.
 spec = json.load(open(config))
 iam, region, policy_name = os.environ['IAM_ENDPOINT'], spec['region'], spec['policyName']
 admin_key, admin_secret = os.environ['ADMIN_ACCESS_KEY'], os.environ['ADMIN_SECRET_KEY']
-sa = '/var/run/secrets/kubernetes.io/serviceaccount'
-api = 'https://%s:%s/api/v1/namespaces/' % (os.environ['KUBERNETES_SERVICE_HOST'], os.environ['KUBERNETES_SERVICE_PORT'])
-tls = ssl.create_default_context(cafile=sa + '/ca.crt')
-token = open(sa + '/token').read().strip()
-def kube(method, url, body=None):
-    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(), method=method)
-    req.add_header('Authorization', 'Bearer ' + token)
-    req.add_header('Content-Type', 'application/json')
-    return json.loads(urllib.request.urlopen(req, context=tls, timeout=30).read() or b'{}')
+${PYTHON_KUBE_CLIENT}
 def hm(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-def call(action, **params):
+def iam_call(action, **params):
     body = urllib.parse.urlencode(sorted(dict(Action=action, Version='2010-05-08', **params).items()))
     host = urllib.parse.urlparse(iam).netloc
     amz = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
@@ -94,7 +87,7 @@ def call(action, **params):
     except urllib.error.HTTPError as e:
         return False, e.read().decode()[:500]
 def must(action, **params):
-    ok, text = call(action, **params)
+    ok, text = iam_call(action, **params)
     if not ok:
         print('%s %s failed: %s' % (action, params.get('UserName', ''), text), file=sys.stderr)
         sys.exit(1)
@@ -103,14 +96,14 @@ alphabet = string.ascii_uppercase + string.digits
 for p in spec['profiles']:
     ns, user = p['namespace'], p['namespace']
     try:
-        data = kube('GET', api + ns + '/secrets/' + secret_name).get('data') or {}
+        data = call('GET', api + ns + '/secrets/' + secret_name).get('data') or {}
         key, secret, new = base64.b64decode(data[access_field]).decode(), base64.b64decode(data[secret_field]).decode(), False
     except urllib.error.HTTPError as e:
         if e.code != 404:
             print('reading Secret %s/%s failed: HTTP %d' % (ns, secret_name, e.code), file=sys.stderr)
             sys.exit(1)
         key, secret, new = ''.join(secrets.choice(alphabet) for _ in range(20)), secrets.token_urlsafe(30), True
-    ok, text = call('GetUser', UserName=user)
+    ok, text = iam_call('GetUser', UserName=user)
     if not ok:
         if 'NoSuchEntity' not in text:
             print('GetUser %s failed: %s' % (user, text), file=sys.stderr)
@@ -125,7 +118,7 @@ for p in spec['profiles']:
     if new:
         body = {'apiVersion': 'v1', 'kind': 'Secret', 'type': 'Opaque', 'stringData': {access_field: key, secret_field: secret},
                 'metadata': {'name': secret_name, 'namespace': ns, 'labels': spec['labels']}}
-        kube('POST', api + ns + '/secrets', body)
+        call('POST', api + ns + '/secrets', body)
         print('created Secret %s/%s' % (ns, secret_name))
     print('%s: keys limited to %s' % (ns, ', '.join(p['policy']['Statement'][0]['Resource'])))
 `.trim();
