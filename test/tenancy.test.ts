@@ -17,7 +17,9 @@ import { collect, Synthesized } from '../lib/synth/collect';
 import { checkPlatform } from '../lib/synth/index';
 import { PlacedObject } from '../lib/validate/types';
 import { STACKS } from '../stacks';
-import { configIssuePaths, ROOT } from './helpers';
+import { loadDist } from '../lib/validate/load';
+import { validate } from '../lib/validate/harness';
+import { cli, configIssuePaths, ROOT, tmpdir } from './helpers';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The local-auth overlay (multi-user, two teams) and variants of it.
@@ -429,5 +431,19 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
     expect(restored.secrets).toEqual(first.secrets);
     expect(restored.users['team-a'].keys).toEqual({ [first.secrets['team-a'].accesskey]: first.secrets['team-a'].secretkey });
     expect(restored.actions.filter((a) => a.startsWith('POST'))).toEqual([]);
+  });
+});
+
+describe('a written tree with teams', () => {
+  test('kfkit validate reads every object back from the teams\' multi-document files', () => {
+    const dir = tmpdir();
+    expect(cli(['synth', '--env', 'local-auth', '--out', dir]).code).toBe(0);
+    const tree = path.join(dir, 'local-auth');
+    expect(fs.readdirSync(path.join(tree, fs.readdirSync(tree).find((d) => d.endsWith('-tenants')) ?? ''))).toEqual(
+      ['kustomization.yaml', 'profile_team-a.yaml', 'profile_team-b.yaml'],
+    );
+    const loaded = loadDist(tree);
+    expect(loaded.objects).toHaveLength(synth(config()).objects.length);
+    expect(validate(loaded)).toEqual([]);
   });
 });
