@@ -23,6 +23,7 @@ import { ProfilesController } from './components/profiles';
 import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
 import { resolveProfile } from './config/tenancy-schema';
+import { ApplySetParent } from './core/applyset';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { CertManagerRef, declareExternalCertManager } from './core/cert-manager';
 import { KfkitContext } from './core/context';
@@ -126,6 +127,7 @@ export class KubeflowPlatform extends Chart {
       podSecurityWarn: 'restricted',
     });
     this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
+    new ApplySetParent(this, 'ApplySet', { namespace: config.namespace });
     if (config.gpu.pools.length > 0) {
       this.gpu = new GpuSupport(this, 'Gpu', {
         namespace: config.gpu.namespace, pools: config.gpu.pools.map(gpuPool), devicePlugin: config.gpu.devicePlugin, dcgmExporter: config.gpu.dcgmExporter,

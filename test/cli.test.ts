@@ -42,9 +42,15 @@ describe('kfkit CLI', () => {
     const r = cli(['apply', '--dry-run', '--timeout', '120'], dir);
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-crds');
+    // First what an earlier apply installed (the ApplySet parent), then the waves, then the prune.
+    expect(lines[0]).toBe('kubectl get configmap kfkit-applyset -n kubeflow --ignore-not-found');
+    expect(lines[1]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-crds');
     expect(lines).toContainEqual(expect.stringMatching(/^kubectl wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=120s$/));
-    expect(r.err).toMatch(/\[1\/\d+\] wave 0 \(crds\): apply/);
+    expect(lines[lines.length - 1]).toMatch(/^# prune: list the members of ApplySet applyset-[\w-]+-v1, delete those not in dist\/local \(protected data kept\)$/);
+    expect(r.err).toMatch(/\[2\/\d+\] wave 0 \(crds\): apply/);
+    const plain = cli(['apply', '--dry-run', '--no-prune'], dir);
+    expect(plain.out.split('\n')[0]).toBe('kubectl apply --server-side --field-manager=kfkit --force-conflicts -k dist/local/00-crds');
+    expect(plain.out).not.toContain('prune');
   });
 
   test('apply without a synthesized tree says what to run', () => {
@@ -63,9 +69,13 @@ describe('kfkit CLI', () => {
     const dir = tmpdir();
     expect(cli(['synth', '--overlays', OVERLAYS, '--out', 'dist'], dir).code).toBe(0);
     const r = cli(['apply', '--context', 'does-not-exist'], dir);
-    // Either kubectl is missing or the context does not exist: both fail the first step.
+    // Either kubectl is missing or the context does not exist: both fail the first step, the first call to the cluster.
     expect(r.code).toBe(3);
-    expect(r.err).toMatch(/step 1 failed: wave 0 \(crds\): apply/);
+    expect(r.err).toMatch(/step 1 failed: read what an earlier apply installed \(ConfigMap kubeflow\/kfkit-applyset\)/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    const plain = cli(['apply', '--context', 'does-not-exist', '--no-prune'], dir);
+    expect(plain.code).toBe(3);
+    expect(plain.err).toMatch(/step 1 failed: wave 0 \(crds\): apply/);
   });
 
   test('validate on a missing directory is a usage error', () => {

@@ -215,12 +215,13 @@ describe('a platform with several profiles', () => {
     expect(flow(config({ ...THREE_TEAMS, selfRegistration: true }))).toBe('true');
   });
 
-  test('adding a profile adds its objects and changes nothing else but the shared keys Job', () => {
+  test('adding a profile adds its objects and changes nothing else but the shared keys Job and the ApplySet\'s namespaces', () => {
     const more = synth(config({ ...THREE_TEAMS, profiles: [...THREE_TEAMS.profiles, { name: 'team-c', owner: 'erin@example.com' }] }));
     const key = (o: PlacedObject) => `${o.manifest.kind}/${o.manifest.metadata.namespace ?? ''}/${o.manifest.metadata.name}`;
     const before = new Map(s.objects.map((o) => [key(o), JSON.stringify(o.manifest)]));
     const changed = more.objects.filter((o) => before.has(key(o)) && before.get(key(o)) !== JSON.stringify(o.manifest)).map(key);
-    expect(changed).toEqual(['ConfigMap/kubeflow/profile-artifact-keys']);
+    // The ApplySet parent lists the members' namespaces, the new team's among them.
+    expect(changed).toEqual(['ConfigMap/kubeflow/kfkit-applyset', 'ConfigMap/kubeflow/profile-artifact-keys']);
     const added = more.objects.filter((o) => !before.has(key(o))).map(key);
     expect(added.filter((k) => !k.includes('team-c') && !k.startsWith('Job/kubeflow/profile-artifact-keys-'))).toEqual([]);
   });

@@ -7,7 +7,13 @@ import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { platformConfigJsonSchema } from '../config/schema';
 import { ImageCatalog } from '../core/images';
 import { smokeCommand } from '../smoke/index';
+import { ApplySetRef } from '../core/applyset';
 import { applyPlan } from '../synth/apply';
+import { groupKind } from '../synth/collect';
+import { Kubectl } from '../synth/kubectl';
+import {
+  crdHoldsObjects, deleteObjects, describeRef, KeptObject, LifecycleError, liveGroupKinds, listMembers, prunePlan, uninstallPlan,
+} from '../synth/lifecycle';
 import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
 import { footprint, listImages } from '../synth/footprint';
@@ -91,16 +97,27 @@ function validateCommand(io: Io, dir: string): number {
   return EXIT.ok;
 }
 
-function readWaves(dir: string): SynthesizedWave[] {
+interface TreeDescription {
+  readonly waves: SynthesizedWave[];
+  readonly applySet?: ApplySetRef;
+}
+
+function readTree(dir: string): TreeDescription {
   const file = path.join(dir, TREE_METADATA);
   if (!fs.existsSync(file)) throw new UsageError(`${file} not found: run \`kfkit synth\` for this env first`);
   try {
-    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as { waves?: SynthesizedWave[] };
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as { waves?: SynthesizedWave[]; applySet?: ApplySetRef };
     if (!Array.isArray(meta.waves)) throw new Error('no "waves" list');
-    return meta.waves;
+    return { waves: meta.waves, ...(meta.applySet ? { applySet: meta.applySet } : {}) };
   } catch (e) {
     throw new UsageError(`${file} is not a kfkit tree description: ${(e as Error).message}; re-run \`kfkit synth\``);
   }
+}
+
+function timeoutOf(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new UsageError(`--timeout: "${text}" must be a whole number of seconds >= 1`);
+  return seconds;
 }
 
 interface ApplyOptions {
@@ -109,25 +126,113 @@ interface ApplyOptions {
   readonly dryRun?: boolean;
   readonly context?: string;
   readonly timeout: string;
+  readonly kubectl: string;
+  readonly prune: boolean;
+  readonly pruneData?: boolean;
+}
+
+function printKept(io: Io, kept: readonly KeptObject[]): void {
+  for (const k of kept) io.out(`kept: ${describeRef(k.ref)} — ${k.reason}`);
 }
 
 function applyCommand(io: Io, opts: ApplyOptions): number {
-  const timeoutSeconds = Number(opts.timeout);
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) throw new UsageError(`--timeout: "${opts.timeout}" must be a whole number of seconds >= 1`);
+  const timeoutSeconds = timeoutOf(opts.timeout);
   const dir = path.join(opts.out, opts.env);
-  const steps = applyPlan(readWaves(path.resolve(io.cwd, dir)), { dir, timeoutSeconds, context: opts.context });
+  const tree = readTree(path.resolve(io.cwd, dir));
+  const steps = applyPlan(tree.waves, { dir, timeoutSeconds, context: opts.context, kubectl: opts.kubectl });
+  const kubectl = new Kubectl({ cwd: io.cwd, context: opts.context, binary: opts.kubectl });
+  const applySet = opts.prune ? tree.applySet : undefined;
+  const first = applySet ? 2 : 1;
+  const total = steps.length + (applySet ? 2 : 0);
+  const fail = (n: number, what: string, why: string) => {
+    io.err(`kfkit apply: step ${n} failed: ${what} (${why})`);
+    return EXIT.applyFailed;
+  };
+  // What an earlier apply installed (the live ApplySet parent's group-kinds), read before this one rewrites it; the
+  // first call to the cluster, so a wrong context fails here.
+  let previousKinds: string[] = [];
+  if (applySet) {
+    const what = `read what an earlier apply installed (ConfigMap ${applySet.parent.namespace}/${applySet.parent.name})`;
+    io.err(`[1/${total}] ${what}`);
+    if (opts.dryRun) io.out(kubectl.argv(['get', 'configmap', applySet.parent.name, '-n', applySet.parent.namespace, '--ignore-not-found']).join(' '));
+    else {
+      try {
+        previousKinds = liveGroupKinds(kubectl, applySet);
+      } catch (e) {
+        if (!(e instanceof LifecycleError)) throw e;
+        return fail(1, what, e.message);
+      }
+    }
+  }
   for (const [i, step] of steps.entries()) {
-    io.err(`[${i + 1}/${steps.length}] ${step.description}`);
+    io.err(`[${i + first}/${total}] ${step.description}`);
     if (opts.dryRun) {
       io.out(step.argv.join(' '));
       continue;
     }
     const [cmd, ...args] = step.argv;
     const r = spawnSync(cmd, args, { cwd: io.cwd, stdio: 'inherit' });
-    if (r.error || r.status !== 0) {
-      io.err(`kfkit apply: step ${i + 1} failed: ${step.description}${r.error ? ` (${r.error.message})` : ` (exit ${r.status})`}`);
-      return EXIT.applyFailed;
+    if (r.error || r.status !== 0) return fail(i + first, step.description, r.error ? r.error.message : `exit ${r.status}`);
+  }
+  if (!applySet) return EXIT.ok;
+  const what = `prune: delete the platform's objects (ApplySet ${applySet.id}) this tree no longer renders${opts.pruneData ? '' : '; keep protected data'}`;
+  io.err(`[${total}/${total}] ${what}`);
+  if (opts.dryRun) {
+    io.out(`# prune: list the members of ApplySet ${applySet.id}, delete those not in ${dir}${opts.pruneData ? '' : ' (protected data kept)'}`);
+    return EXIT.ok;
+  }
+  try {
+    const manifests = loadDist(path.resolve(io.cwd, dir)).objects.map((o) => o.manifest);
+    const live = listMembers(kubectl, applySet, [...manifests.map(groupKind), ...previousKinds]);
+    const plan = prunePlan(manifests, live, opts.pruneData === true);
+    for (const r of plan.delete) io.err(`  pruned: ${describeRef(r)}`);
+    deleteObjects(kubectl, plan.delete, timeoutSeconds, false, io.out);
+    printKept(io, plan.kept);
+  } catch (e) {
+    if (!(e instanceof LifecycleError)) throw e;
+    return fail(total, 'prune', e.message);
+  }
+  return EXIT.ok;
+}
+
+interface UninstallOptions {
+  readonly env: string;
+  readonly out: string;
+  readonly dryRun?: boolean;
+  readonly context?: string;
+  readonly timeout: string;
+  readonly kubectl: string;
+  readonly includeData?: boolean;
+}
+
+function uninstallCommand(io: Io, opts: UninstallOptions): number {
+  const timeoutSeconds = timeoutOf(opts.timeout);
+  const dir = path.join(opts.out, opts.env);
+  const tree = readTree(path.resolve(io.cwd, dir));
+  const kubectl = new Kubectl({ cwd: io.cwd, context: opts.context, binary: opts.kubectl });
+  try {
+    const objects = loadDist(path.resolve(io.cwd, dir)).objects;
+    const kinds = (set: ApplySetRef) => [...objects.map((o) => groupKind(o.manifest)), ...liveGroupKinds(kubectl, set)];
+    const live = tree.applySet ? listMembers(kubectl, tree.applySet, kinds(tree.applySet)) : [];
+    const plan = uninstallPlan(objects, tree.applySet, live, opts.includeData === true);
+    const kept = [...plan.kept];
+    for (const [i, step] of plan.steps.entries()) {
+      io.err(`[${i + 1}/${plan.steps.length}] delete ${step.description}`);
+      deleteObjects(kubectl, step.delete, timeoutSeconds, opts.dryRun === true, io.out);
+      for (const crd of step.crds ?? []) {
+        if (!opts.dryRun && crdHoldsObjects(kubectl, crd.resource)) {
+          kept.push({ ref: crd.ref, reason: 'custom resources kfkit did not create remain; delete them, then the CRD' });
+          continue;
+        }
+        deleteObjects(kubectl, [crd.ref], timeoutSeconds, opts.dryRun === true, io.out);
+      }
     }
+    printKept(io, kept);
+    io.err(`kfkit uninstall: ${opts.dryRun ? 'would keep' : 'kept'} ${kept.length} object(s)${kept.length > 0 && !opts.includeData ? ' (--include-data deletes the protected data too)' : ''}`);
+  } catch (e) {
+    if (!(e instanceof LifecycleError)) throw e;
+    io.err(`kfkit uninstall: ${e.message}`);
+    return EXIT.applyFailed;
   }
   return EXIT.ok;
 }
@@ -203,13 +308,27 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
     });
 
   cmd.command('apply')
-    .description('install dist/<env>/ with kubectl in one ordered pass (server-side apply per wave, readiness waits between)')
+    .description('install dist/<env>/ with kubectl in one ordered pass (server-side apply per wave, readiness waits between), then prune what the tree no longer renders')
     .addOption(envOption())
     .option('-o, --out <dir>', 'output root the tree was synthesized to', 'dist')
     .option('--dry-run', 'print the kubectl commands instead of running them')
     .option('--context <name>', 'kubectl context')
     .option('--timeout <seconds>', 'wait per object', '600')
+    .option('--kubectl <path>', 'kubectl binary', 'kubectl')
+    .option('--no-prune', 'keep the objects an earlier apply installed that this tree no longer renders')
+    .option('--prune-data', 'prune protected data too (PVCs and the namespaces that hold them) when no longer rendered')
     .action((opts: ApplyOptions) => { setExit(applyCommand(io, opts)); });
+
+  cmd.command('uninstall')
+    .description('delete what `apply` installed, in reverse wave order (waiting for finalizers); keeps protected data and lists it')
+    .addOption(envOption())
+    .option('-o, --out <dir>', 'output root the tree was synthesized to', 'dist')
+    .option('--dry-run', 'print the kubectl commands instead of running them (reads the cluster)')
+    .option('--context <name>', 'kubectl context')
+    .option('--timeout <seconds>', 'wait per step', '600')
+    .option('--kubectl <path>', 'kubectl binary', 'kubectl')
+    .option('--include-data', 'delete protected data too: PVCs, the namespaces that hold them, their generated credentials')
+    .action((opts: UninstallOptions) => { setExit(uninstallCommand(io, opts)); });
 
   cmd.command('restore')
     .description('print the Job (and what it needs) that restores the in-cluster database from a backup; apply it with kubectl')

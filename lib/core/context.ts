@@ -1,5 +1,7 @@
+import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ExternalApi, ExternalObject } from '../validate/types';
+import type { ApplySetRef } from './applyset';
 import type { HelmDelivery, HelmRelease } from './helm';
 import { ImageCatalog, ImageKey } from './images';
 import { InstallPlan } from './waves';
@@ -60,11 +62,23 @@ export class KfkitContext extends Construct {
   private readonly protectedObjects = new Map<IConstruct, string>();
   private readonly releases: HelmRelease[] = [];
   private readonly requirementSources: (() => readonly string[])[] = [];
+  private applySetParent?: { readonly ref: ApplySetRef; readonly parent: ApiObject };
 
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
     this.images = props.images ?? new ImageCatalog();
     this.helmDelivery = props.helmDelivery ?? { type: 'flux', namespace: 'flux-system', interval: '10m' };
+  }
+
+  /** Records the platform's ApplySet and its parent object (called by {@link ApplySetParent}); one per tree. */
+  public setApplySet(ref: ApplySetRef, parent: ApiObject): void {
+    if (this.applySetParent) throw new Error(`${parent.node.path}: this platform already has an ApplySet (${this.applySetParent.ref.id})`);
+    this.applySetParent = { ref, parent };
+  }
+
+  /** The platform's ApplySet, if it has one: synthesis labels every object with its id. */
+  public get applySet(): { readonly ref: ApplySetRef; readonly parent: ApiObject } | undefined {
+    return this.applySetParent;
   }
 
   /** Registers a managed Helm release (called by {@link HelmRelease}). Release refs are unique. */

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { APPLYSET_GROUP_KINDS, APPLYSET_NAMESPACES, APPLYSET_PART_OF, ApplySetRef } from '../core/applyset';
 import { KfkitContext } from '../core/context';
 import { HelmReleaseSpec } from '../core/helm';
 import { Readiness } from '../core/waves';
@@ -57,6 +58,14 @@ export interface Synthesized {
   readonly helmReleases: readonly SynthesizedHelmRelease[];
   /** What the cluster must provide beyond the external APIs (an external mesh's configuration, CRDs of waypoints). */
   readonly requirements: readonly string[];
+  /** The ApplySet every object belongs to, when the tree has one (a platform always does). */
+  readonly applySet?: ApplySetRef;
+}
+
+/** `<Kind>.<group>` of an object, as ApplySets list group-kinds (core group: just the kind). */
+export function groupKind(m: { readonly apiVersion: string; readonly kind: string }): string {
+  const slash = m.apiVersion.indexOf('/');
+  return slash < 0 ? m.kind : `${m.kind}.${m.apiVersion.slice(0, slash)}`;
 }
 
 function objectKey(m: K8sObject): string {
@@ -81,6 +90,7 @@ export function collect(root: IConstruct): Synthesized {
   }
   const waves: SynthesizedWave[] = [];
   const objects: PlacedObject[] = [];
+  const applySet = ctx.applySet;
   for (const wave of order) {
     const members = byWave.get(wave.name);
     if (!members) continue;
@@ -100,7 +110,8 @@ export function collect(root: IConstruct): Synthesized {
         annotations[PROTECTED_ANNOTATION] = protection;
       }
       if (syncOptions.length > 0) annotations[ARGO_SYNC_OPTIONS] = syncOptions.join(',');
-      const placed: K8sObject = { ...manifest, metadata: { ...manifest.metadata, annotations } };
+      const labels = applySet && obj !== applySet.parent ? { ...manifest.metadata.labels, [APPLYSET_PART_OF]: applySet.ref.id } : manifest.metadata.labels;
+      const placed: K8sObject = { ...manifest, metadata: { ...manifest.metadata, ...(labels ? { labels } : {}), annotations } };
       objects.push({ manifest: placed, wave: index, waveName: wave.name, source: obj.node.path });
       const readiness = ctx.plan.readinessOf(obj);
       if (readiness.type !== 'none') {
@@ -109,6 +120,7 @@ export function collect(root: IConstruct): Synthesized {
     }
     waves.push({ index, name: wave.name, dir: `${String(index).padStart(2, '0')}-${wave.name}`, description: wave.description, waits });
   }
+  if (applySet) describeApplySet(objects, applySet.ref);
   const waveIndex = new Map(waves.map((w) => [w.name, w.index]));
   const idOf = (m: K8sObject) => (m.metadata.namespace ? `${m.kind}/${m.metadata.namespace}/${m.metadata.name}` : `${m.kind}/${m.metadata.name}`);
   const helmReleases = ctx.helmReleases.map((r): SynthesizedHelmRelease => {
@@ -129,5 +141,33 @@ export function collect(root: IConstruct): Synthesized {
     externalApis: ctx.externalApis,
     externalObjects: ctx.externalObjects,
     runtimeImages: ctx.runtimeImages,
+    ...(applySet ? { applySet: applySet.ref } : {}),
+  };
+}
+
+/** Writes the members' group-kinds and namespaces on the ApplySet's parent (placed in `objects`). */
+function describeApplySet(objects: PlacedObject[], ref: ApplySetRef): void {
+  const index = objects.findIndex((o) => o.manifest.kind === 'ConfigMap' && o.manifest.metadata.name === ref.parent.name &&
+    o.manifest.metadata.namespace === ref.parent.namespace);
+  if (index < 0) throw new Error(`the ApplySet parent ConfigMap ${ref.parent.namespace}/${ref.parent.name} is not in the tree`);
+  const members = objects.filter((_, i) => i !== index).map((o) => o.manifest);
+  const sorted = (values: Iterable<string>) => [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(',');
+  const parent = objects[index];
+  objects[index] = {
+    ...parent,
+    manifest: {
+      ...parent.manifest,
+      metadata: {
+        ...parent.manifest.metadata,
+        annotations: {
+          ...parent.manifest.metadata.annotations,
+          [APPLYSET_GROUP_KINDS]: sorted(members.map(groupKind)),
+          [APPLYSET_NAMESPACES]: sorted(members.flatMap((m) => {
+            const ns = m.metadata.namespace;
+            return ns && ns !== ref.parent.namespace ? [ns] : [];
+          })),
+        },
+      },
+    },
   };
 }

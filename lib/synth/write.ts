@@ -132,6 +132,7 @@ export function renderTree(s: Synthesized, options: RenderOptions): Map<string, 
       namespace: r.namespace, releaseName: r.releaseName, repository: r.chart.repository, chart: r.chart.chart, version: r.chart.version, wave: r.wave,
     })),
     runtimeImages: s.runtimeImages,
+    ...(s.applySet ? { applySet: s.applySet } : {}),
   };
   files.set(TREE_METADATA, `${JSON.stringify(metadata, null, 2)}\n`);
   return new Map([...files.entries()].sort(([a], [b]) => byCodeUnit(a, b)));
