@@ -15,6 +15,8 @@ export interface KubectlOptions {
   readonly context?: string;
   /** kubectl binary. @default 'kubectl' */
   readonly binary?: string;
+  /** Environment of the calls (KUBECONFIG, PATH). @default - this process's */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Output limit of a captured call: listing a large platform's objects stays far below it. */
@@ -36,14 +38,16 @@ export class Kubectl {
   /** Runs a call with its output on the terminal; returns the exit status (127 when kubectl cannot be started). */
   public run(args: readonly string[]): number {
     const [cmd, ...rest] = this.argv(args);
-    const r = spawnSync(cmd, rest, { cwd: this.options.cwd, stdio: 'inherit' });
+    const r = spawnSync(cmd, rest, { cwd: this.options.cwd, env: this.options.env ?? process.env, stdio: 'inherit' });
     return r.error ? 127 : r.status ?? 1;
   }
 
   /** Runs a call and captures its output. */
   public capture(args: readonly string[]): KubectlResult {
     const [cmd, ...rest] = this.argv(args);
-    const r = spawnSync(cmd, rest, { cwd: this.options.cwd, encoding: 'utf8', maxBuffer: MAX_BUFFER, stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = spawnSync(cmd, rest, {
+      cwd: this.options.cwd, env: this.options.env ?? process.env, encoding: 'utf8', maxBuffer: MAX_BUFFER, stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (r.error) return { status: 127, stdout: '', stderr: `${cmd}: ${r.error.message}` };
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   }

@@ -1,0 +1,333 @@
+/**
+ * The lifecycle every environment goes through on a cluster — install, re-apply, change and prune, uninstall,
+ * upgrade — with the checks of each phase. Shared by the harness's control plane (e2e/run.ts) and real clusters
+ * (scripts/kind-e2e.sh).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseDocument } from 'yaml';
+import { ApplySetRef } from '../lib/core/applyset';
+import { groupKind } from '../lib/synth/collect';
+import { Kubectl } from '../lib/synth/kubectl';
+import { listMembers, ObjectRef, refId, refOf } from '../lib/synth/lifecycle';
+import { loadDist } from '../lib/validate/load';
+import { K8sObject } from '../lib/validate/types';
+import { Cluster, exec, harnessEvents, kubectl, kubectlOk, ROOT } from './cluster';
+import { createGpuNodes, installAdminApis, runReadmePrerequisites, treeMetadata } from './prerequisites';
+
+/** The outcome of one phase. */
+export interface PhaseReport {
+  readonly phase: string;
+  ok: boolean;
+  seconds: number;
+  /** Objects of the tree the phase applied. */
+  objects?: number;
+  readonly failures: string[];
+  readonly notes: string[];
+}
+
+/** A failed check: the phase records it and goes on with the next check where it can. */
+export class CheckFailed extends Error {}
+
+/** The context of one environment's run. */
+export interface EnvRun {
+  readonly env: string;
+  /** Working directory: trees, overlays, logs. */
+  readonly work: string;
+  /** Seconds every kfkit wait may take. */
+  readonly timeoutSeconds: number;
+  /** Log of the run (kfkit's and kubectl's output). */
+  readonly log: (line: string) => void;
+}
+
+/** Runs a kfkit command (the checkout's CLI, or another checkout's for the previous version). */
+export function kfkit(cluster: Cluster, run: EnvRun, args: readonly string[], cliRoot = ROOT): { status: number; out: string; err: string } {
+  run.log(`$ kfkit ${args.join(' ')}`);
+  const r = exec(cluster, [process.execPath, path.join(cliRoot, 'bin', 'kfkit.js'), ...args], { cwd: cliRoot });
+  run.log(r.stdout + r.stderr);
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** Synthesizes an environment into `<out>/<env>` with the given overlays directory and CLI. */
+export function synth(cluster: Cluster, run: EnvRun, out: string, overlays = path.join(ROOT, 'overlays'), cliRoot = ROOT): string {
+  const r = kfkit(cluster, run, ['synth', '--env', run.env, '--overlays', overlays, '--out', out], cliRoot);
+  if (r.status !== 0) throw new CheckFailed(`kfkit synth --env ${run.env} failed (exit ${r.status}): ${lastLines(r.err, 20)}`);
+  return path.join(out, run.env);
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join('\n');
+}
+
+/** Applies a tree with `kfkit apply` (prune on), as a user would; throws with the failing step and what blocked it. */
+export function apply(cluster: Cluster, run: EnvRun, tree: string, extra: readonly string[] = [], cliRoot = ROOT): string {
+  const r = kfkit(cluster, run, ['apply', '--env', run.env, '--out', path.dirname(tree), '--timeout', String(run.timeoutSeconds),
+    ...(cliRoot === ROOT ? ['--kubectl', cluster.kubectl] : []), ...(cluster.context ? ['--context', cluster.context] : []), ...extra], cliRoot);
+  if (r.status !== 0) throw new CheckFailed(`kfkit apply failed (exit ${r.status}): ${lastLines(r.err, 6)}${blockedPods(cluster)}`);
+  return r.out;
+}
+
+/** Why pods could not start, as the harness's kubelet-lite recorded it. */
+function blockedPods(cluster: Cluster): string {
+  const r = kubectl(cluster, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}\t{.metadata.annotations.e2e\\.kfkit\\.dev/blocked}{"\\n"}{end}']);
+  const blocked = r.stdout.split('\n').filter((l) => l.includes('\t') && !l.endsWith('\t'));
+  return blocked.length === 0 ? '' : `\npods that cannot start:\n${blocked.map((l) => `  ${l.replace('\t', ': ')}`).join('\n')}`;
+}
+
+/** The tree's objects. */
+export function treeObjects(tree: string): K8sObject[] {
+  return loadDist(tree).objects.map((o) => o.manifest);
+}
+
+function kubectlFor(cluster: Cluster): Kubectl {
+  return new Kubectl({ cwd: ROOT, binary: cluster.kubectl, ...(cluster.context ? { context: cluster.context } : {}), env: cluster.env });
+}
+
+/** The live members of the tree's ApplySet among the given group-kinds. */
+export function liveMembers(cluster: Cluster, applySet: ApplySetRef, groupKinds: readonly string[]): ObjectRef[] {
+  return listMembers(kubectlFor(cluster), applySet, groupKinds);
+}
+
+/** Prepares the cluster for an environment: what its admins provide, and its GPU nodes. */
+export function prepare(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport, options: { gpuNodes: boolean }): void {
+  const meta = treeMetadata(tree);
+  const apis = installAdminApis(cluster, meta);
+  if (apis.length > 0) report.notes.push(`cluster admins' APIs stood in for: ${apis.join(', ')}`);
+  runReadmePrerequisites(cluster, run.env, meta, run.log);
+  if (options.gpuNodes) {
+    const nodes = createGpuNodes(cluster, run.env);
+    if (nodes.length > 0) report.notes.push(`GPU nodes: ${nodes.join(', ')}`);
+  }
+}
+
+/**
+ * After an install: every Service of the tree has a ready endpoint (headless and selector-less Services excepted,
+ * named), the harness stood in for nothing unknown and none of its stand-ins failed.
+ */
+export function checkInstalled(cluster: Cluster, tree: string, report: PhaseReport): void {
+  const services = treeObjects(tree).filter((o) => o.kind === 'Service' && o.apiVersion === 'v1');
+  const slices = JSON.parse(kubectlOk(cluster, ['get', 'endpointslices.discovery.k8s.io', '-A', '-o', 'json'])) as {
+    items: { metadata: { namespace: string; labels?: Record<string, string> }; endpoints?: { conditions?: { ready?: boolean } }[] | null }[];
+  };
+  const ready = new Set(slices.items
+    .filter((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready !== false))
+    .map((s) => `${s.metadata.namespace}/${s.metadata.labels?.['kubernetes.io/service-name'] ?? ''}`));
+  for (const svc of services) {
+    const spec = svc.spec as { selector?: Record<string, string>; type?: string } | undefined;
+    const id = `${svc.metadata.namespace ?? ''}/${svc.metadata.name}`;
+    if (!spec?.selector || spec.type === 'ExternalName') {
+      report.notes.push(`Service ${id} has no selector: endpoints are not kfkit's to check`);
+      continue;
+    }
+    if (!ready.has(id)) report.failures.push(`Service ${id} has no ready endpoint`);
+  }
+  for (const e of harnessEvents(cluster)) {
+    if (['no-stand-in', 'stand-in-failed', 'harness-error', 'job-unrunnable'].includes(e.kind)) {
+      report.failures.push(`harness: ${e.kind}${e.standIn ? ` (${e.standIn})` : ''} ${e.namespace ?? ''}/${e.name ?? ''}: ${e.detail ?? ''}`);
+    }
+  }
+}
+
+/** The generation of every live member of the tree's ApplySet. */
+function generations(cluster: Cluster, tree: string): Map<string, string> {
+  const meta = treeMetadata(tree);
+  if (!meta.applySet) return new Map();
+  const kinds = [...new Set(treeObjects(tree).map(groupKind))].sort();
+  const out = kubectlOk(cluster, ['get', kinds.join(','), '-A', '-l', `applyset.kubernetes.io/part-of=${meta.applySet.id}`, '-o',
+    'jsonpath={range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name}{"\\t"}{.metadata.generation}{"\\n"}{end}']);
+  return new Map(out.split('\n').filter((l) => l !== '').map((l) => l.split('\t') as [string, string]));
+}
+
+/**
+ * Re-apply: `kubectl diff --server-side` of every wave is empty, and a second `kfkit apply` changes no object's
+ * `metadata.generation`.
+ */
+export function reapply(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport): void {
+  const waves = (JSON.parse(fs.readFileSync(path.join(tree, 'kfkit.json'), 'utf8')) as { waves: { dir: string }[] }).waves;
+  for (const w of waves) {
+    const r = kubectl(cluster, ['diff', '--server-side', '--field-manager=kfkit', '--force-conflicts', '-k', path.join(tree, w.dir)]);
+    if (r.status === 1) report.failures.push(`kubectl diff of ${w.dir} is not empty:\n${lastLines(r.stdout, 40)}`);
+    else if (r.status !== 0) report.failures.push(`kubectl diff of ${w.dir} failed: ${lastLines(r.stderr, 10)}`);
+  }
+  const before = generations(cluster, tree);
+  apply(cluster, run, tree);
+  const after = generations(cluster, tree);
+  const changed = [...after].filter(([k, g]) => before.get(k) !== g).map(([k, g]) => `${k} (${before.get(k) ?? 'absent'} → ${g})`);
+  if (changed.length > 0) report.failures.push(`a second apply changed the generation of ${changed.length} object(s): ${changed.slice(0, 20).join(', ')}`);
+  report.notes.push(`${after.size} objects, generations unchanged by the second apply: ${changed.length === 0}`);
+}
+
+/**
+ * The change the prune phase makes to an overlay: the last team removed, and one component switched off. Returns a
+ * description, or undefined when neither applies to the overlay.
+ */
+export function changeOverlay(text: string): { text: string; description: string } | undefined {
+  const doc = parseDocument(text);
+  const changes: string[] = [];
+  const profiles = doc.getIn(['tenancy', 'profiles']) as { items?: unknown[] } | undefined;
+  if (profiles?.items && profiles.items.length > 0) {
+    const removed = doc.getIn(['tenancy', 'profiles', profiles.items.length - 1, 'name']) as string;
+    doc.deleteIn(['tenancy', 'profiles', profiles.items.length - 1]);
+    changes.push(`team ${removed} removed`);
+  }
+  const candidates: [string[], string][] = [
+    [['katib', 'enabled'], 'Katib disabled'],
+    [['gpu', 'dcgmExporter', 'enabled'], 'the DCGM exporter disabled'],
+    [['addons', 'clusterAutoscaler', 'enabled'], 'the cluster autoscaler disabled'],
+  ];
+  const component = candidates.find(([p]) => doc.getIn(p) === true);
+  if (component) {
+    doc.setIn(component[0], false);
+    changes.push(component[1]);
+  } else if (doc.getIn(['backup', 'enabled']) !== false && doc.get('database') === undefined) {
+    doc.setIn(['backup', 'enabled'], false);
+    changes.push('database backups disabled');
+  }
+  return changes.length === 0 ? undefined : { text: doc.toString(), description: changes.join('; ') };
+}
+
+/**
+ * Change and prune: a changed overlay (a team removed, a component disabled) is applied over the installed one; the
+ * cluster then holds exactly the new tree's members, plus the protected data `kfkit apply` said it kept.
+ */
+export function changeAndPrune(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport): void {
+  const overlays = path.join(run.work, 'overlays-changed');
+  fs.cpSync(path.join(ROOT, 'overlays'), overlays, { recursive: true });
+  const file = path.join(overlays, `${run.env}.yaml`);
+  const change = changeOverlay(fs.readFileSync(file, 'utf8'));
+  if (!change) throw new CheckFailed(`no change known for ${run.env}: e2e/lifecycle.ts changeOverlay has nothing to remove from it`);
+  fs.writeFileSync(file, change.text);
+  report.notes.push(`change: ${change.description}`);
+  const changed = synth(cluster, run, path.join(run.work, 'changed'), overlays);
+  const out = apply(cluster, run, changed);
+  const kept = out.split('\n').filter((l) => l.startsWith('kept: ')).map((l) => l.slice('kept: '.length));
+  const meta = treeMetadata(changed);
+  if (!meta.applySet) throw new CheckFailed('the changed tree has no ApplySet');
+  const objects = treeObjects(changed);
+  const wanted = new Set(objects.map((m) => refId(refOf(m))));
+  const old = treeObjects(tree);
+  const removed = old.filter((m) => !wanted.has(refId(refOf(m))));
+  if (removed.length === 0) report.failures.push(`the change (${change.description}) removed no object: the prune was not exercised`);
+  const live = liveMembers(cluster, meta.applySet, [...new Set([...objects, ...old].map(groupKind))]);
+  for (const r of live) {
+    if (wanted.has(refId(r))) continue;
+    const listed = kept.some((k) => k.startsWith(`${r.groupKind} ${r.namespace ? `${r.namespace}/` : ''}${r.name} `));
+    if (!(r.protectedBecause && listed)) report.failures.push(`not pruned: ${r.groupKind} ${r.namespace ?? ''}/${r.name}${r.protectedBecause ? ' (protected, but not listed as kept)' : ''}`);
+  }
+  const liveIds = new Set(live.map(refId));
+  const missing = objects.filter((m) => !liveIds.has(refId(refOf(m))) && m.metadata.name !== meta.applySet?.parent.name);
+  for (const m of missing) report.failures.push(`missing after the changed apply: ${m.kind} ${m.metadata.namespace ?? ''}/${m.metadata.name}`);
+  report.notes.push(`pruned ${removed.length - kept.length} object(s), kept ${kept.length} protected: ${kept.join('; ') || 'none'}`);
+  // Back to the environment as committed.
+  apply(cluster, run, tree);
+}
+
+/** Kinds the API server and controllers create and remove on their own: not anyone's leftovers. */
+const DERIVED = new Set(['Event', 'Event.events.k8s.io', 'Lease.coordination.k8s.io', 'EndpointSlice.discovery.k8s.io', 'Endpoints',
+  'ControllerRevision.apps', 'ReplicaSet.apps', 'Pod', 'ComponentStatus', 'CertificateSigningRequest.certificates.k8s.io']);
+
+/** Every object on the cluster, as `<Kind.group>/<namespace>/<name>`, without the derived kinds. */
+export function snapshot(cluster: Cluster): Set<string> {
+  const resources = kubectlOk(cluster, ['api-resources', '--verbs=list', '-o', 'name']).split('\n').filter((r) => r !== '');
+  const out = kubectlOk(cluster, ['get', resources.join(','), '-A', '--ignore-not-found', '-o',
+    'jsonpath={range .items[*]}{.apiVersion}{"\\t"}{.kind}{"\\t"}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\n"}{end}']);
+  const ids = new Set<string>();
+  for (const line of out.split('\n')) {
+    if (line === '') continue;
+    const [apiVersion, kind, namespace, name] = line.split('\t');
+    const gk = groupKind({ apiVersion, kind });
+    if (!DERIVED.has(gk)) ids.add(`${gk}/${namespace}/${name}`);
+  }
+  return ids;
+}
+
+/**
+ * Uninstall: `kfkit uninstall` leaves only what it lists as kept (and what is inside kept namespaces; volumes of
+ * kept claims); `kfkit uninstall --include-data` then leaves nothing of the platform.
+ */
+export function uninstall(cluster: Cluster, run: EnvRun, tree: string, baseline: ReadonlySet<string>, report: PhaseReport): void {
+  const r = kfkit(cluster, run, ['uninstall', '--env', run.env, '--out', path.dirname(tree), '--timeout', String(run.timeoutSeconds),
+    '--kubectl', cluster.kubectl, ...(cluster.context ? ['--context', cluster.context] : [])]);
+  if (r.status !== 0) throw new CheckFailed(`kfkit uninstall failed (exit ${r.status}): ${lastLines(r.err, 6)}`);
+  const kept = r.out.split('\n').filter((l) => l.startsWith('kept: ')).map((l) => l.slice('kept: '.length));
+  const keptNamespaces = new Set(kept.filter((k) => k.startsWith('Namespace ')).map((k) => k.split(' ')[1]));
+  const keptIds = new Set(kept.map((k) => {
+    const [gk, where] = k.split(' ');
+    const [ns, name] = where.includes('/') ? where.split('/') : ['', where];
+    return `${gk}/${ns}/${name}`;
+  }));
+  const leftovers = [...snapshot(cluster)].filter((id) => {
+    if (baseline.has(id) || keptIds.has(id)) return false;
+    const [gk, ns] = id.split('/');
+    if (ns !== '' && keptNamespaces.has(ns)) return false;
+    // The volumes of kept claims stay with them.
+    return gk !== 'PersistentVolume';
+  });
+  for (const id of leftovers) report.failures.push(`left behind by kfkit uninstall (not listed as kept): ${id}`);
+  report.notes.push(`uninstall kept ${kept.length}: ${kept.map((k) => k.split(' — ')[0]).join(', ') || 'nothing'}`);
+  const all = kfkit(cluster, run, ['uninstall', '--env', run.env, '--out', path.dirname(tree), '--timeout', String(run.timeoutSeconds),
+    '--include-data', '--kubectl', cluster.kubectl, ...(cluster.context ? ['--context', cluster.context] : [])]);
+  if (all.status !== 0) throw new CheckFailed(`kfkit uninstall --include-data failed (exit ${all.status}): ${lastLines(all.err, 6)}`);
+  const remaining = [...snapshot(cluster)].filter((id) => !baseline.has(id));
+  for (const id of remaining) report.failures.push(`left behind by kfkit uninstall --include-data: ${id}`);
+}
+
+/** The commit the upgrade phase starts from (e2e/upgrade-from: a commit and why). */
+export function upgradeFrom(): string {
+  const line = fs.readFileSync(path.join(ROOT, 'e2e', 'upgrade-from'), 'utf8').split('\n').find((l) => /^[0-9a-f]{7,40}\b/.test(l));
+  if (!line) throw new Error('e2e/upgrade-from names no commit');
+  return line.split(/\s/)[0];
+}
+
+/**
+ * A checkout of the previous version, in a git worktree with this checkout's node_modules when the lockfiles match
+ * (else `npm ci` there). Undefined when the commit does not have the environment's overlay.
+ */
+export function previousVersion(run: EnvRun, commit: string): string | undefined {
+  const dir = path.join(run.work, 'previous');
+  if (!fs.existsSync(dir)) {
+    const add = exec({ env: process.env }, ['git', 'worktree', 'add', '--detach', dir, commit]);
+    if (add.status !== 0) throw new CheckFailed(`git worktree add ${commit}: ${add.stderr.trim()}`);
+    const sameLock = exec({ env: process.env }, ['git', 'diff', '--quiet', commit, 'HEAD', '--', 'package-lock.json']).status === 0;
+    if (sameLock) fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    else {
+      const ci = exec({ env: process.env }, ['npm', 'ci', '--no-audit', '--no-fund', '--offline'], { cwd: dir });
+      if (ci.status !== 0) throw new CheckFailed(`npm ci in the previous version's worktree failed: ${lastLines(ci.stderr, 10)}`);
+    }
+  }
+  return fs.existsSync(path.join(dir, 'overlays', `${run.env}.yaml`)) ? dir : undefined;
+}
+
+/** Removes the previous version's worktree. */
+export function removePreviousVersion(run: EnvRun): void {
+  const dir = path.join(run.work, 'previous');
+  if (fs.existsSync(dir)) exec({ env: process.env }, ['git', 'worktree', 'remove', '--force', dir]);
+}
+
+/**
+ * Upgrade: the previous version's tree, applied with its own CLI, then the current tree with the current one: no
+ * apply error (immutable fields), and no object of the previous version is left that the current one does not render.
+ */
+export function upgrade(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport): void {
+  const commit = upgradeFrom();
+  const previous = previousVersion(run, commit);
+  if (!previous) {
+    report.notes.push(`${run.env} has no overlay at ${commit}: nothing to upgrade from`);
+    return;
+  }
+  const oldTree = synth(cluster, run, path.join(run.work, 'old'), path.join(previous, 'overlays'), previous);
+  apply(cluster, run, oldTree, [], previous);
+  apply(cluster, run, tree);
+  const current = new Set(treeObjects(tree).map((m) => refId(refOf(m))));
+  const before = treeObjects(oldTree);
+  const kinds = [...new Set([...before, ...treeObjects(tree)].map(groupKind))].sort();
+  const out = kubectlOk(cluster, ['get', kinds.join(','), '-A', '-l', 'app.kubernetes.io/managed-by=kfkit', '--ignore-not-found', '-o',
+    'jsonpath={range .items[*]}{.apiVersion}{"\\t"}{.kind}{"\\t"}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\n"}{end}']);
+  const fromOld = new Set(before.map((m) => refId(refOf(m))));
+  for (const line of out.split('\n').filter((l) => l !== '')) {
+    const [apiVersion, kind, namespace, name] = line.split('\t');
+    const id = refId({ groupKind: groupKind({ apiVersion, kind }), name, ...(namespace ? { namespace } : {}) });
+    if (fromOld.has(id) && !current.has(id)) report.failures.push(`orphan after the upgrade from ${commit}: ${id}`);
+  }
+  report.notes.push(`upgraded from ${commit} (${before.length} objects) to this checkout`);
+}
