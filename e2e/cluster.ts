@@ -51,12 +51,12 @@ export function kubectlOk(cluster: Cluster, args: readonly string[], input?: str
   return r.stdout;
 }
 
-/** Where the e2e's programs are built (e2e/build). */
+/** Where the e2e's programs are built (e2e/build.sh). */
 export function binDir(): string {
   return process.env.KFKIT_E2E_BIN ?? path.join(ROOT, 'e2e', '.bin');
 }
 
-/** Where the generated CRDs are (e2e/build). */
+/** Where the generated CRDs are (e2e/build.sh). */
 export function crdDir(): string {
   return process.env.KFKIT_E2E_CRDS ?? path.join(ROOT, 'e2e', '.crds');
 }

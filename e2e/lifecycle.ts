@@ -63,8 +63,19 @@ function lastLines(text: string, n: number): string {
 export function apply(cluster: Cluster, run: EnvRun, tree: string, extra: readonly string[] = [], cliRoot = ROOT): string {
   const r = kfkit(cluster, run, ['apply', '--env', run.env, '--out', path.dirname(tree), '--timeout', String(run.timeoutSeconds),
     ...(cliRoot === ROOT ? ['--kubectl', cluster.kubectl] : []), ...(cluster.context ? ['--context', cluster.context] : []), ...extra], cliRoot);
-  if (r.status !== 0) throw new CheckFailed(`kfkit apply failed (exit ${r.status}): ${lastLines(r.err, 6)}${blockedPods(cluster)}`);
+  if (r.status !== 0) throw new CheckFailed(`kfkit apply failed (exit ${r.status}): ${lastLines(r.err, 6)}${blockedPods(cluster)}${failedJobs(cluster)}`);
   return r.out;
+}
+
+/** The last output of Job processes the harness ran and that failed. */
+function failedJobs(cluster: Cluster): string {
+  const failed = new Map<string, string>();
+  for (const e of harnessEvents(cluster)) {
+    if (e.kind === 'job-run' && !e.detail?.startsWith('exit 0')) failed.set(`${e.namespace ?? ''}/${(e.name ?? '').replace(/-[a-z0-9]{5}$/, '')}`, e.detail ?? '');
+  }
+  return failed.size === 0 ? '' : `
+Job processes that failed:
+${[...failed].map(([job, d]) => `  ${job}: ${lastLines(d, 4)}`).join('\n')}`;
 }
 
 /** Why pods could not start, as the harness's kubelet-lite recorded it. */
@@ -91,9 +102,10 @@ export function liveMembers(cluster: Cluster, applySet: ApplySetRef, groupKinds:
 /** Prepares the cluster for an environment: what its admins provide, and its GPU nodes. */
 export function prepare(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport, options: { gpuNodes: boolean }): void {
   const meta = treeMetadata(tree);
+  const cwd = fs.mkdtempSync(path.join(run.work, 'prerequisites-'));
+  runReadmePrerequisites(cluster, run.env, meta, cwd, run.log);
   const apis = installAdminApis(cluster, meta);
   if (apis.length > 0) report.notes.push(`cluster admins' APIs stood in for: ${apis.join(', ')}`);
-  runReadmePrerequisites(cluster, run.env, meta, run.log);
   if (options.gpuNodes) {
     const nodes = createGpuNodes(cluster, run.env);
     if (nodes.length > 0) report.notes.push(`GPU nodes: ${nodes.join(', ')}`);

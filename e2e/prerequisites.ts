@@ -46,10 +46,20 @@ export function readmePrerequisites(env: string, readme = fs.readFileSync(path.j
   return undefined;
 }
 
-/** The fake `htpasswd` the prerequisite commands find on PATH: a bcrypt-shaped hash (Dex never runs here). */
-function shims(): string {
+/**
+ * Commands the prerequisite blocks use that cannot run here, as stand-ins on PATH: `htpasswd` prints a bcrypt-shaped
+ * hash (Dex never runs here), `flux install` installs what e2e/stand-ins.json's admins/flux says.
+ */
+function shims(cluster: Cluster): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kfkit-e2e-shims-'));
   fs.writeFileSync(path.join(dir, 'htpasswd'), '#!/bin/sh\nprintf \':$2y$10$kfkitE2eStandInHashkfkitE2eStandInHashkfkitE2eStandIn.\\n\'\n', { mode: 0o755 });
+  const flux = standIns().find((s) => s.id === 'admins/flux')?.action?.crds ?? [];
+  fs.writeFileSync(path.join(dir, 'flux'), `#!/bin/sh
+# Stand-in for \`flux install\` (e2e/stand-ins.json, admins/flux): Flux's CRDs and namespace, no controllers.
+[ "$1" = install ] || { echo "flux (e2e stand-in): only 'flux install' is available" >&2; exit 1; }
+${JSON.stringify(path.join(binDir(), 'harness'))} crds --kubeconfig "$KUBECONFIG" --crds ${JSON.stringify(crdDir())} ${flux.join(' ')} || exit 1
+${JSON.stringify(cluster.kubectl)} create namespace flux-system
+`, { mode: 0o755 });
   return dir;
 }
 
@@ -64,11 +74,15 @@ export function treeMetadata(dir: string): TreeMetadata {
   return JSON.parse(fs.readFileSync(path.join(dir, 'kfkit.json'), 'utf8')) as TreeMetadata;
 }
 
-/** Installs the APIs the cluster's admins provide (Flux, Argo CD) through their registry entries; returns the ids used. */
+/**
+ * Installs the APIs the cluster's admins provide (Flux, Argo CD) that the README's commands did not, through their
+ * registry entries; returns the ids used.
+ */
 export function installAdminApis(cluster: Cluster, tree: TreeMetadata): string[] {
   const used = new Set<string>();
   for (const api of tree.externalApis.filter((a) => a.installedBy === undefined)) {
     const key = `${api.group}/${api.kind}`;
+    if (kubectl(cluster, ['get', `${api.kind}.${api.group}`, '--all-namespaces', '-o', 'name']).status === 0) continue;
     const entry = standIns().find((s) => s.match?.kind === 'ExternalApi' && s.match.apis?.includes(key));
     if (!entry?.action?.crds) throw new Error(`the cluster's admins provide ${key} (${api.providedBy}), and no ExternalApi entry of e2e/stand-ins.json stands in for it`);
     if (used.has(entry.id)) continue;
@@ -80,25 +94,29 @@ export function installAdminApis(cluster: Cluster, tree: TreeMetadata): string[]
 }
 
 /**
- * Runs the README's prerequisite commands for the environment (bash, -euo pipefail, kubectl = the cluster's), then
+ * Runs the README's prerequisite commands for the environment (bash, -euo pipefail, kubectl = the cluster's, in
+ * `cwd`, where they may write files), then
  * checks that every object the tree says the admins create exists: a README that forgets one fails here.
  */
-export function runReadmePrerequisites(cluster: Cluster, env: string, tree: TreeMetadata, log: (line: string) => void): void {
+export function runReadmePrerequisites(cluster: Cluster, env: string, tree: TreeMetadata, cwd: string, log: (line: string) => void): void {
   const script = readmePrerequisites(env);
   if (script !== undefined) {
     log(`README prerequisites for ${env}:\n${script}`);
-    const r = exec({ env: { ...cluster.env, PATH: `${shims()}:${cluster.env.PATH ?? ''}` } }, ['bash', '-euo', 'pipefail', '-c', script]);
+    const r = exec({ env: { ...cluster.env, PATH: `${shims(cluster)}:${cluster.env.PATH ?? ''}` } }, ['bash', '-euo', 'pipefail', '-c', script], { cwd });
     if (r.status !== 0) throw new Error(`the README's prerequisite commands for ${env} failed: ${r.stderr.trim()}`);
   }
-  const missing = tree.externalObjects.filter((o) => {
-    const args = ['get', o.kind, o.name, ...(o.namespace ? ['-n', o.namespace] : []), '-o', 'name'];
-    return kubectl(cluster, args).status !== 0;
+  const missing = tree.externalObjects.flatMap((o) => {
+    const where = `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+    const r = kubectl(cluster, ['get', o.kind, o.name, ...(o.namespace ? ['-n', o.namespace] : []), '-o', 'json']);
+    if (r.status !== 0) return [`${where} (${o.reason})`];
+    const data = (JSON.parse(r.stdout) as { data?: Record<string, string> }).data ?? {};
+    const absent = (o.keys ?? []).filter((k) => !(k in data));
+    return absent.length === 0 ? [] : [`${where} without key(s) ${absent.join(', ')} (${o.reason})`];
   });
   if (missing.length > 0) {
-    const what = missing.map((o) => `${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name} (${o.reason})`).join('; ');
     throw new Error(script === undefined
-      ? `${env} needs objects the cluster's admins create, and README.md has no e2e-prerequisites block for it: ${what}`
-      : `README.md's prerequisite commands for ${env} do not create what kfkit.json says the admins create: ${what}`);
+      ? `${env} needs objects the cluster's admins create, and README.md has no e2e-prerequisites block for it: ${missing.join('; ')}`
+      : `README.md's prerequisite commands for ${env} do not create what kfkit.json says the admins create: ${missing.join('; ')}`);
   }
 }
 

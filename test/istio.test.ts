@@ -194,7 +194,7 @@ describe('managed, sidecar (Flux)', () => {
     });
     expect(spec(get(s, 'NetworkPolicy', 'istiod-from-kubeflow'))).toEqual({
       podSelector: { matchLabels: { app: 'istiod' } }, policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: { matchLabels: {} }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kubeflow' } } }], ports: [{ port: 15012, protocol: 'TCP' }] }],
+      ingress: [{ from: [{ podSelector: {}, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kubeflow' } } }], ports: [{ port: 15012, protocol: 'TCP' }] }],
     });
     for (const p of all(s, 'NetworkPolicy')) expect(p.waveName).toBe('isolation');
   });
@@ -203,7 +203,7 @@ describe('managed, sidecar (Flux)', () => {
     expect(policyNames(s, 'kubeflow')).toEqual(['allow-dns', 'default-deny', 'kubeflow-to-istiod']);
     // `matchLabels: {}` selects every pod of the namespace, like `{}`.
     expect(spec(get(s, 'NetworkPolicy', 'kubeflow-to-istiod'))).toEqual({
-      podSelector: { matchLabels: {} }, policyTypes: ['Egress'],
+      podSelector: {}, policyTypes: ['Egress'],
       egress: [{ to: [{ podSelector: { matchLabels: { app: 'istiod' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'istio-system' } } }], ports: [{ port: 15012, protocol: 'TCP' }] }],
     });
   });

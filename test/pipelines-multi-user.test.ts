@@ -340,7 +340,7 @@ describe('PipelinesProfileResources: one profile namespace', () => {
     ]);
     const policy = (name: string) => get(s, 'NetworkPolicy', name, 'team-a').manifest as K8sObject & Policy;
     const target = (r: Rule) => `${r.to?.[0].podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? r.to?.[0].ipBlock?.cidr}:${(r.ports ?? []).map((p) => p.port).join('+')}`;
-    expect(policy('profile-allow').spec.podSelector).toEqual({ matchLabels: {} });
+    expect(policy('profile-allow').spec.podSelector).toEqual({});
     expect(policy('profile-allow').spec.egress?.map(target)).toEqual(['ml-pipeline:8888+8887', 'ml-pipeline-ui:3000']);
     expect(policy('profile-allow').spec.ingress).toBeUndefined();
     expect(policy('pipeline-runs-allow').spec.podSelector).toEqual({ matchLabels: { 'pipelines.kubeflow.org/v2_component': 'true' } });

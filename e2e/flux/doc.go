@@ -1,5 +1,5 @@
 // Package flux pins the Go API types of Flux's helm-controller and source-controller. The e2e generates the
-// HelmRelease and HelmRepository CRDs from them with controller-gen (e2e/build), which stands in for
+// HelmRelease and HelmRepository CRDs from them with controller-gen (e2e/build.sh), which stands in for
 // `flux install` on the control plane: Flux's controllers themselves do not run there.
 package flux
 

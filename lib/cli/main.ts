@@ -12,7 +12,7 @@ import { applyPlan } from '../synth/apply';
 import { groupKind } from '../synth/collect';
 import { Kubectl } from '../synth/kubectl';
 import {
-  crdHoldsObjects, deleteObjects, describeRef, KeptObject, LifecycleError, liveGroupKinds, listMembers, prunePlan, uninstallPlan,
+  crdHoldsObjects, crdsServing, deleteObjects, describeRef, KeptObject, LifecycleError, liveGroupKinds, listMembers, prunePlan, uninstallPlan,
 } from '../synth/lifecycle';
 import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
@@ -100,15 +100,20 @@ function validateCommand(io: Io, dir: string): number {
 interface TreeDescription {
   readonly waves: SynthesizedWave[];
   readonly applySet?: ApplySetRef;
+  /** APIs served by what the tree installs through managed charts (their CRDs are the charts'). */
+  readonly chartApis: readonly { readonly group: string; readonly kind: string }[];
 }
 
 function readTree(dir: string): TreeDescription {
   const file = path.join(dir, TREE_METADATA);
   if (!fs.existsSync(file)) throw new UsageError(`${file} not found: run \`kfkit synth\` for this env first`);
   try {
-    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as { waves?: SynthesizedWave[]; applySet?: ApplySetRef };
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      waves?: SynthesizedWave[]; applySet?: ApplySetRef; externalApis?: { group: string; kind: string; installedBy?: string }[];
+    };
     if (!Array.isArray(meta.waves)) throw new Error('no "waves" list');
-    return { waves: meta.waves, ...(meta.applySet ? { applySet: meta.applySet } : {}) };
+    const chartApis = (meta.externalApis ?? []).filter((a) => a.installedBy !== undefined).map((a) => ({ group: a.group, kind: a.kind }));
+    return { waves: meta.waves, chartApis, ...(meta.applySet ? { applySet: meta.applySet } : {}) };
   } catch (e) {
     throw new UsageError(`${file} is not a kfkit tree description: ${(e as Error).message}; re-run \`kfkit synth\``);
   }
@@ -216,12 +221,24 @@ function uninstallCommand(io: Io, opts: UninstallOptions): number {
     const live = tree.applySet ? listMembers(kubectl, tree.applySet, kinds(tree.applySet)) : [];
     const plan = uninstallPlan(objects, tree.applySet, live, opts.includeData === true);
     const kept = [...plan.kept];
+    const total = plan.steps.length + (tree.chartApis.length > 0 ? 1 : 0);
     for (const [i, step] of plan.steps.entries()) {
-      io.err(`[${i + 1}/${plan.steps.length}] delete ${step.description}`);
+      io.err(`[${i + 1}/${total}] delete ${step.description}`);
       deleteObjects(kubectl, step.delete, timeoutSeconds, opts.dryRun === true, io.out);
       for (const crd of step.crds ?? []) {
         if (!opts.dryRun && crdHoldsObjects(kubectl, crd.resource)) {
           kept.push({ ref: crd.ref, reason: 'custom resources kfkit did not create remain; delete them, then the CRD' });
+          continue;
+        }
+        deleteObjects(kubectl, [crd.ref], timeoutSeconds, opts.dryRun === true, io.out);
+      }
+    }
+    if (tree.chartApis.length > 0) {
+      // Helm keeps the CRDs a chart installed; kfkit installed the chart, so it removes them — unless objects remain.
+      io.err(`[${total}/${total}] delete the CRDs of the managed charts that no object uses`);
+      for (const crd of crdsServing(kubectl, tree.chartApis)) {
+        if (!opts.dryRun && crdHoldsObjects(kubectl, crd.resource)) {
+          kept.push({ ref: crd.ref, reason: 'installed by a managed chart; custom resources kfkit did not create remain' });
           continue;
         }
         deleteObjects(kubectl, [crd.ref], timeoutSeconds, opts.dryRun === true, io.out);

@@ -120,9 +120,14 @@ export class KfkitContext extends Construct {
     create();
   }
 
-  /** Declares an object that exists on the cluster but is not in kfkit's output. */
+  /**
+   * Declares an object that exists on the cluster but is not in kfkit's output. Declaring it again adds the keys it
+   * must hold (several users' hashes in one Secret); the first reason stays.
+   */
   public addExternalObject(obj: ExternalObject): void {
-    this.objects.set(`${obj.kind}/${obj.namespace ?? ''}/${obj.name}`, obj);
+    const id = `${obj.kind}/${obj.namespace ?? ''}/${obj.name}`;
+    const keys = [...new Set([...this.objects.get(id)?.keys ?? [], ...obj.keys ?? []])].sort();
+    this.objects.set(id, { ...(this.objects.get(id) ?? obj), ...(keys.length > 0 ? { keys } : {}) });
   }
 
   /**

@@ -3,6 +3,14 @@ import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
 
 /**
+ * A label selector matching `labels`, as the API server stores it: with no labels, `{}` (selects everything) — an empty
+ * `matchLabels` would be dropped by the server and written back by every apply (harness rule `apply-stable`).
+ */
+export function labelSelector(labels: Readonly<Record<string, string>>): { matchLabels?: Record<string, string> } {
+  return Object.keys(labels).length === 0 ? {} : { matchLabels: { ...labels } };
+}
+
+/**
  * Network isolation as a mechanism.
  *
  * Every namespace kfkit creates starts default-deny (ingress and egress) with DNS allowed. Traffic is then opened
@@ -91,13 +99,14 @@ export class NamespaceIsolation extends Construct {
   }
 }
 
-function ports(list: readonly NetworkPort[]): k8s.NetworkPolicyPort[] {
-  return list.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' }));
+/** The ports of a rule; none means every port, written as no `ports` at all (the API server drops an empty list). */
+function ports(list: readonly NetworkPort[]): k8s.NetworkPolicyPort[] | undefined {
+  return list.length === 0 ? undefined : list.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' }));
 }
 
 function peerSelector(peer: NetworkPeer, other: NetworkPeer): k8s.NetworkPolicyPeer {
   return {
-    podSelector: { matchLabels: { ...peer.podLabels } },
+    podSelector: labelSelector(peer.podLabels),
     namespaceSelector: peer.namespace === other.namespace ? undefined : { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
   };
 }
@@ -113,7 +122,7 @@ function allowPolicy(scope: Construct, id: string, name: string, pods: NetworkPe
   new k8s.KubeNetworkPolicy(scope, id, {
     metadata: policyMetadata(name, pods.namespace),
     spec: {
-      podSelector: { matchLabels: { ...pods.podLabels } },
+      podSelector: labelSelector(pods.podLabels),
       policyTypes: [direction],
       ingress: direction === 'Ingress' ? rules.map((r) => ({ from: [...r.peers], ports: ports(r.ports) })) : undefined,
       egress: direction === 'Egress' ? rules.map((r) => ({ to: [...r.peers], ports: ports(r.ports) })) : undefined,
@@ -171,7 +180,7 @@ export function allowKubeApi(scope: Construct, from: NetworkPeer): void {
 }
 
 function groupSelector(group: NamespaceGroup, podLabels: Readonly<Record<string, string>>): k8s.NetworkPolicyPeer {
-  return { namespaceSelector: { matchLabels: { ...group.namespaceLabels } }, podSelector: { matchLabels: { ...podLabels } } };
+  return { namespaceSelector: labelSelector(group.namespaceLabels), podSelector: labelSelector(podLabels) };
 }
 
 /** Pods of the namespaces of a {@link NamespaceGroup}: `podLabels` (every pod when empty) and a name for policy names. */
@@ -211,10 +220,10 @@ export function egressRules(target: EgressTarget, clientNamespace: string): k8s.
   const { peer } = target;
   return [{
     to: [{
-      podSelector: { matchLabels: { ...peer.podLabels } },
+      podSelector: labelSelector(peer.podLabels),
       namespaceSelector: peer.namespace === clientNamespace ? undefined : { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
     }],
-    ports: target.ports.length > 0 ? ports(target.ports) : undefined,
+    ports: ports(target.ports),
   }];
 }
 
@@ -222,10 +231,10 @@ export function egressRules(target: EgressTarget, clientNamespace: string): k8s.
 export function ingressRule(from: NetworkPeer, onPorts: readonly NetworkPort[], serverNamespace: string): k8s.NetworkPolicyIngressRule {
   return {
     from: [{
-      podSelector: { matchLabels: { ...from.podLabels } },
+      podSelector: labelSelector(from.podLabels),
       namespaceSelector: from.namespace === serverNamespace ? undefined : { matchLabels: { 'kubernetes.io/metadata.name': from.namespace } },
     }],
-    ports: onPorts.length > 0 ? ports(onPorts) : undefined,
+    ports: ports(onPorts),
   };
 }
 

@@ -225,16 +225,37 @@ export function deleteObjects(k: Kubectl, refs: readonly ObjectRef[], timeoutSec
   // Cluster-scoped objects after the namespaced ones of the same step (Namespaces, CRDs and cluster RBAC rank last).
   const order = [...groups.keys()].sort((a, b) => (a === '' ? 1 : 0) - (b === '' ? 1 : 0));
   for (const ns of order) {
-    const list = groups.get(ns) ?? [];
-    const args = ['delete', ...(ns ? ['-n', ns] : []), '--ignore-not-found', '--wait=true', `--timeout=${timeoutSeconds}s`, '--cascade=foreground',
-      ...list.map((r) => `${r.groupKind}/${r.name}`)];
-    if (dryRun) {
-      out(k.argv(args).join(' '));
-      continue;
+    let list = groups.get(ns) ?? [];
+    while (list.length > 0) {
+      const args = ['delete', ...(ns ? ['-n', ns] : []), '--ignore-not-found', '--wait=true', `--timeout=${timeoutSeconds}s`, '--cascade=foreground',
+        ...list.map((r) => `${r.groupKind}/${r.name}`)];
+      if (dryRun) {
+        out(k.argv(args).join(' '));
+        break;
+      }
+      const r = k.capture(args);
+      if (r.status === 0) break;
+      // A type the server no longer serves (its CRD is gone) has no objects left to delete.
+      const missing = NOT_SERVED.exec(r.stderr);
+      const gone = missing ? (missing[2] ? `${missing[1]}.${missing[2]}` : missing[1]).toLowerCase() : undefined;
+      const rest = gone === undefined ? list : list.filter((x) => x.groupKind.toLowerCase() !== gone);
+      if (rest.length === list.length) throw new LifecycleError(`deleting ${list.map(describeRef).join(', ')} failed: ${r.stderr.trim().slice(0, 2000)}`);
+      list = rest;
     }
-    const r = k.capture(args);
-    if (r.status !== 0) throw new LifecycleError(`deleting ${list.map(describeRef).join(', ')} failed: ${r.stderr.trim().slice(0, 2000)}`);
   }
+}
+
+/**
+ * The CRDs that serve the given APIs (group and kind), found on the cluster: what a managed chart installed, which
+ * kfkit knows only as the APIs it provides.
+ */
+export function crdsServing(k: Kubectl, apis: readonly { readonly group: string; readonly kind: string }[]): { ref: ObjectRef; resource: string }[] {
+  const r = k.capture(['get', 'customresourcedefinitions.apiextensions.k8s.io', '-o',
+    'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.spec.group}{"\\t"}{.spec.names.kind}{"\\n"}{end}']);
+  if (r.status !== 0) throw new LifecycleError(`listing CRDs failed: ${r.stderr.trim().slice(0, 2000)}`);
+  const wanted = new Set(apis.map((a) => `${a.group}/${a.kind}`));
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')).filter(([, group, kind]) => wanted.has(`${group}/${kind}`))
+    .map(([name]) => ({ ref: { groupKind: 'CustomResourceDefinition.apiextensions.k8s.io', name }, resource: name }));
 }
 
 /** Whether custom resources of a CRD (`<plural>.<group>`) remain anywhere. */

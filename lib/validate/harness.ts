@@ -1,6 +1,7 @@
 /**
  * The validation harness: runs every check over placed manifests and reports sorted findings.
  */
+import { APPLY_STABLE_RULE, checkApplyStable } from './apply-stable';
 import { checkStaticCloudKeys, STATIC_CLOUD_KEYS_RULE } from './cloud-identity';
 import { checkCustomResources, CRD_RULE } from './crd';
 import { checkDuplicates, DUPLICATE_RULE } from './duplicate';
@@ -37,6 +38,7 @@ export const CHECKS: readonly Check[] = [
   { rules: [STATIC_CLOUD_KEYS_RULE], run: checkStaticCloudKeys },
   { rules: [GATEWAY_AUTHZ_RULE], run: checkGatewayAuthorization },
   { rules: [GATEWAY_HOSTS_RULE], run: checkGatewayHosts },
+  { rules: [APPLY_STABLE_RULE], run: checkApplyStable },
 ];
 
 /**

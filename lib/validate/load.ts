@@ -57,6 +57,7 @@ const distMetadataSchema = z.object({
   })).default([]),
   externalObjects: z.array(z.object({
     apiVersion: z.string().min(1), kind: z.string().min(1), name: z.string().min(1), namespace: z.string().min(1).optional(), reason: z.string(),
+    keys: z.array(z.string().min(1)).optional(),
   })).default([]),
 });
 

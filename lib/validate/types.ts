@@ -55,6 +55,8 @@ export interface ExternalObject {
   readonly namespace?: string;
   /** Why it is not in the output. */
   readonly reason: string;
+  /** Keys it must hold (a Secret's or ConfigMap's data keys that kfkit's objects read), sorted. */
+  readonly keys?: readonly string[];
 }
 
 /** Everything the harness needs besides the objects themselves. */

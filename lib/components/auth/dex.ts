@@ -199,8 +199,8 @@ export class Dex extends Construct {
     const mount = (ref: AuthSecretKeyRef, path: string): void => {
       files.set(ref.name, [...(files.get(ref.name) ?? []), { key: ref.key, path }]);
       ctx.addExternalObject({
-        apiVersion: 'v1', kind: 'Secret', name: ref.name, namespace: ns,
-        reason: `created by the cluster admins in ${ns}: ${ref.key} holds a Dex password hash or connector configuration`,
+        apiVersion: 'v1', kind: 'Secret', name: ref.name, namespace: ns, keys: [ref.key],
+        reason: `created by the cluster admins in ${ns}: Dex password hashes or connector configurations`,
       });
     };
     props.staticUsers.forEach((u, i) => {

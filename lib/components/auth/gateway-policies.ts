@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
-import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { allowFromIstiod, AUTH_COMPONENT, serviceHost } from './shared';
@@ -62,7 +62,7 @@ export class GatewayAuthPolicies extends Construct {
   public constructor(scope: Construct, id: string, props: GatewayAuthPoliciesProps) {
     super(scope, id);
     const ns = props.gateway.ingress.namespace;
-    const selector = { matchLabels: { ...props.gateway.ingress.podLabels } };
+    const selector = labelSelector(props.gateway.ingress.podLabels);
     const labels = { ...props.labels };
     const rule = (t: TokenIssuer): Record<string, unknown> => ({
       issuer: t.issuer,

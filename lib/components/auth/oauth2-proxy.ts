@@ -190,7 +190,7 @@ export class OAuth2Proxy extends Construct {
       : new GeneratedSecret(this, 'Secret', { name: OIDC_MODE_SECRET, namespace: ns, identity, keys: { 'cookie-secret': { randomBytes: 32 } } });
     if (provider.type === 'oidc') {
       ctx.addExternalObject({
-        apiVersion: 'v1', kind: 'Secret', name: provider.clientSecret.name, namespace: ns,
+        apiVersion: 'v1', kind: 'Secret', name: provider.clientSecret.name, namespace: ns, keys: [provider.clientSecret.key],
         reason: `created by the cluster admins in ${ns}: ${provider.clientSecret.key} holds the OIDC client secret`,
       });
     }

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from '../../core/labels';
 import { IMesh } from '../../core/mesh';
-import { allowTraffic, NetworkPeer, NetworkPort } from '../../core/network';
+import { allowTraffic, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
 
 /** Value of `app.kubernetes.io/component` on every object of the auth component. */
 export const AUTH_COMPONENT = 'auth';
@@ -41,11 +41,11 @@ export function allowFromIstiod(scope: Construct, mesh: IMesh, server: NetworkPe
   new k8s.KubeNetworkPolicy(scope, `Ingress-${client.peerName}-${server.peerName}`, {
     metadata: { name: `${server.peerName}-from-${client.peerName}`, namespace: server.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: { matchLabels: { ...server.podLabels } },
+      podSelector: labelSelector(server.podLabels),
       policyTypes: ['Ingress'],
       ingress: [{
         from: [{
-          podSelector: { matchLabels: { ...client.podLabels } },
+          podSelector: labelSelector(client.podLabels),
           namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': client.namespace } },
         }],
         ports: ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' })),

@@ -88,7 +88,11 @@ export class ManagedCertManager extends Construct implements CertManagerRef {
       chart: 'cert-manager',
       releaseName: RELEASE,
       namespace: this.namespace,
-      provides: [{ group: CERT_MANAGER_GROUP, kinds: [...CERT_MANAGER_KINDS, 'CertificateRequest'], versions: [CERT_MANAGER_VERSION] }],
+      // Every API the chart's CRDs serve, ACME's too: kfkit uninstall removes the chart's CRDs by these.
+      provides: [
+        { group: CERT_MANAGER_GROUP, kinds: [...CERT_MANAGER_KINDS, 'CertificateRequest'], versions: [CERT_MANAGER_VERSION] },
+        { group: 'acme.cert-manager.io', kinds: ['Challenge', 'Order'], versions: [CERT_MANAGER_VERSION] },
+      ],
       values: {
         crds: { enabled: true, keep: true },
         global: { leaderElection: { namespace: this.namespace } },

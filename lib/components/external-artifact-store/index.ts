@@ -124,6 +124,7 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
     if (props.credentials.type === 'secret') {
       KfkitContext.of(this).addExternalObject({
         apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: props.credentials.secretName,
+        keys: [props.credentials.accessKeyKey, props.credentials.secretKeyKey],
         reason: `keys of the external ${props.provider} artifact store ${this.endpoint}/${this.bucket} ` +
           `(keys ${props.credentials.accessKeyKey}, ${props.credentials.secretKeyKey})`,
       });

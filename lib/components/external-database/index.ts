@@ -49,11 +49,13 @@ export class ExternalDatabase extends Construct implements IDatabase {
     const ctx = KfkitContext.of(this);
     ctx.addExternalObject({
       apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: props.credentials.secretName,
+      keys: [props.credentials.usernameKey, props.credentials.passwordKey],
       reason: `credentials of the external ${props.engine} database ${props.host} (keys ${props.credentials.usernameKey}, ${props.credentials.passwordKey})`,
     });
-    if (this.tls.caSecret && this.tls.caSecret.name !== props.credentials.secretName) {
+    // The CA may live in the credentials Secret: declaring it again adds its key to that Secret's.
+    if (this.tls.caSecret) {
       ctx.addExternalObject({
-        apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: this.tls.caSecret.name,
+        apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: this.tls.caSecret.name, keys: [this.tls.caSecret.key],
         reason: `CA bundle (key ${this.tls.caSecret.key}) of the external database ${props.host}`,
       });
     }

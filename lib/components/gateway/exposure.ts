@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MANAGED_BY, PART_OF } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_NETWORKING_API, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowTraffic, NetworkPeer, NetworkPort } from '../../core/network';
+import { allowTraffic, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
 import { HBONE_PORT } from '../istio';
 
 /** Where the gateway sends a web app's requests: its Service and the pods behind it (same shape as a Pipelines endpoint). */
@@ -63,10 +63,10 @@ function admitGateway(scope: Construct, gateway: NetworkPeer, app: NetworkPeer, 
   new k8s.KubeNetworkPolicy(scope, `Ingress-${gateway.peerName}-${app.peerName}`, {
     metadata: { name: `${app.peerName}-from-${gateway.peerName}`, namespace: app.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: { matchLabels: { ...app.podLabels } },
+      podSelector: labelSelector(app.podLabels),
       policyTypes: ['Ingress'],
       ingress: [{
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gateway.namespace } }, podSelector: { matchLabels: { ...gateway.podLabels } } }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': gateway.namespace } }, podSelector: labelSelector(gateway.podLabels) }],
         ports: ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' })),
       }],
     },
@@ -126,7 +126,7 @@ export function exposeWebApp(scope: Construct, id: string, gateway: IKubeflowGat
     metadata: { name: props.name, namespace, labels },
     spec: {
       action: 'ALLOW',
-      selector: { matchLabels: { ...backend.peer.podLabels } },
+      selector: labelSelector(backend.peer.podLabels),
       rules: [{ from: [{ source: { principals: [gateway.ingressPrincipal] } }] }],
     },
   });

@@ -6,7 +6,7 @@ import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, MANAGED_BY, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, IMesh, ISTIO_NETWORKING_API, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowTraffic, NetworkPeer } from '../../core/network';
+import { allowTraffic, labelSelector, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { podTemplate } from '../../core/workload';
@@ -214,7 +214,7 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
     this.deployment = this.workload(mesh.namespace, identity, labels, replicas, props.resources ?? DEFAULT_RESOURCES);
     new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
       metadata: { name: INGRESS_GATEWAY, namespace: mesh.namespace, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { ...INGRESS_GATEWAY_LABELS } } },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: labelSelector(INGRESS_GATEWAY_LABELS) },
     });
     const annotations = props.service?.annotations;
     new k8s.KubeService(this, 'Service', {
@@ -236,7 +236,7 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
       apiVersion: ISTIO_SECURITY_API,
       kind: 'AuthorizationPolicy',
       metadata: { name: INGRESS_GATEWAY, namespace: mesh.namespace, labels },
-      spec: { action: 'ALLOW', selector: { matchLabels: { ...INGRESS_GATEWAY_LABELS } }, rules: [{}] },
+      spec: { action: 'ALLOW', selector: labelSelector(INGRESS_GATEWAY_LABELS), rules: [{}] },
     });
     this.gateway = new ApiObject(this, 'Gateway', {
       apiVersion: ISTIO_NETWORKING_API,
@@ -279,7 +279,7 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
       metadata: { name: INGRESS_GATEWAY, namespace, labels },
       spec: {
         replicas,
-        selector: { matchLabels: { ...INGRESS_GATEWAY_LABELS } },
+        selector: labelSelector(INGRESS_GATEWAY_LABELS),
         template: {
           ...template,
           metadata: {
@@ -301,7 +301,7 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
     new k8s.KubeNetworkPolicy(network, 'FromAnywhere', {
       metadata: meta(`${INGRESS_GATEWAY}-from-anywhere`),
       spec: {
-        podSelector: { matchLabels: { ...INGRESS_GATEWAY_LABELS } },
+        podSelector: labelSelector(INGRESS_GATEWAY_LABELS),
         policyTypes: ['Ingress'],
         ingress: [{ ports: [INGRESS_PORTS.http, INGRESS_PORTS.https, INGRESS_PORTS.status].map((p) => port(p.targetPort)) }],
       },

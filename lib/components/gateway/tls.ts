@@ -110,7 +110,7 @@ export function gatewayCertificate(scope: Construct, props: GatewayCertificatePr
   const { tls, namespace, host, labels } = props;
   if (tls.type === 'secret') {
     ctx.addExternalObject({
-      apiVersion: 'v1', kind: 'Secret', name: tls.secretName, namespace,
+      apiVersion: 'v1', kind: 'Secret', name: tls.secretName, namespace, keys: ['tls.crt', 'tls.key'],
       reason: `TLS certificate of the Kubeflow gateway (gateway.tls.type secret): a kubernetes.io/tls Secret for ${host}, created by the admins`,
     });
     return { secretName: tls.secretName };

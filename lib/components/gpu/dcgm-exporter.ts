@@ -4,6 +4,7 @@ import { KfkitContext } from '../../core/context';
 import { privilegedPod, privilegedReasonAnnotation } from '../../core/exceptions';
 import { advertisesGpus, GPU_TOLERATION, GpuPool, gpuNodeAffinity } from '../../core/gpu';
 import { ComponentIdentity, MANAGED_BY, selectorLabels, standardLabels } from '../../core/labels';
+import { labelSelector } from '../../core/network';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, podTemplate, servicePort } from '../../core/workload';
 import { gpuAgentSecurityContext, imageVersion, SYSTEM_NODE_CRITICAL } from './shared';
@@ -132,7 +133,7 @@ export class DcgmExporter extends Construct {
           ingress: [{
             from: [{
               namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from.namespace } },
-              podSelector: from.podLabels ? { matchLabels: { ...from.podLabels } } : undefined,
+              podSelector: from.podLabels ? labelSelector(from.podLabels) : undefined,
             }],
             ports: [{ port, protocol: 'TCP' }],
           }],

@@ -4,7 +4,7 @@ import { KfkitContext } from '../../core/context';
 import { MANAGED_BY, PART_OF } from '../../core/labels';
 import { IMesh } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowTraffic, NetworkPeer } from '../../core/network';
+import { allowTraffic, labelSelector, NetworkPeer } from '../../core/network';
 import {
   AMBIENT_PROBE_SOURCES, GATEWAY_API_GROUP, GATEWAY_API_MIN_VERSION, HBONE_PORT, ISTIOD_XDS_PORT, meshPolicy, namespaceNamed, namespacesLabelled,
 } from './shared';
@@ -44,7 +44,7 @@ export function allowIstiod(scope: Construct, mesh: IMesh, client: NetworkPeer):
   }
   meshPolicy(scope, `Egress-${client.peerName}-istiod`, {
     name: `${client.peerName}-to-${mesh.istiod.peerName}`, namespace: client.namespace, podLabels: client.podLabels, direction: 'Egress',
-    peers: [{ ...namespaceNamed(mesh.istiod.namespace), podSelector: { matchLabels: { ...mesh.istiod.podLabels } } }],
+    peers: [{ ...namespaceNamed(mesh.istiod.namespace), podSelector: labelSelector(mesh.istiod.podLabels) }],
     ports: [ISTIOD_XDS_PORT],
   });
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ChartApi } from '../../core/helm';
 import { MANAGED_BY } from '../../core/labels';
 import { ISTIO_NETWORKING_API, ISTIO_SECURITY_API } from '../../core/mesh';
+import { labelSelector } from '../../core/network';
 
 /** istiod's xDS and CA port (mTLS): proxies, waypoints, gateways and ztunnel fetch configuration and certificates there. */
 export const ISTIOD_XDS_PORT = 15012;
@@ -69,7 +70,7 @@ export function meshPolicy(scope: Construct, id: string, o: MeshPolicyOptions): 
   return new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: o.name, namespace: o.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: Object.keys(o.podLabels).length > 0 ? { matchLabels: { ...o.podLabels } } : {},
+      podSelector: Object.keys(o.podLabels).length > 0 ? labelSelector(o.podLabels) : {},
       policyTypes: [o.direction],
       ingress: o.direction === 'Ingress' ? [{ from: [...o.peers], ports }] : undefined,
       egress: o.direction === 'Egress' ? [{ to: [...o.peers], ports }] : undefined,

@@ -6,7 +6,7 @@ import { HelmRelease } from '../../core/helm';
 import { ImageKey } from '../../core/images';
 import { MANAGED_BY, PART_OF } from '../../core/labels';
 import { IKubeflowGateway, IMesh, ISTIO_NETWORKING_API, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, NetworkPeer, NetworkPort } from '../../core/network';
+import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
 import { chartResources, ResourceBudget } from '../../core/security';
 import {
   ACTIVATOR_PORTS, AUTOSCALER_WEBSOCKET_PORT, KNATIVE_OPERATOR_GROUP, KNATIVE_OPERATOR_VERSION, KNATIVE_WEBHOOK_PORT, knativePeer,
@@ -258,7 +258,7 @@ function toRevisions(scope: Construct, id: string, from: NetworkPeer, ports: rea
   new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: `${from.peerName}-to-knative-revisions`, namespace: from.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: { matchLabels: { ...from.podLabels } },
+      podSelector: labelSelector(from.podLabels),
       policyTypes: ['Egress'],
       egress: [{
         to: [{ namespaceSelector: {}, podSelector: { matchExpressions: [{ key: 'serving.knative.dev/revision', operator: 'Exists' }] } }],
@@ -273,10 +273,10 @@ function ingressOnly(scope: Construct, id: string, from: NetworkPeer, to: Networ
   new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: `${to.peerName}-from-${from.peerName}`, namespace: to.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: { matchLabels: { ...to.podLabels } },
+      podSelector: labelSelector(to.podLabels),
       policyTypes: ['Ingress'],
       ingress: [{
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from.namespace } }, podSelector: { matchLabels: { ...from.podLabels } } }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': from.namespace } }, podSelector: labelSelector(from.podLabels) }],
         ports: ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' })),
       }],
     },
@@ -288,10 +288,10 @@ function egressOnly(scope: Construct, id: string, from: NetworkPeer, to: Network
   new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: `${from.peerName}-to-${to.peerName}`, namespace: from.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
     spec: {
-      podSelector: { matchLabels: { ...from.podLabels } },
+      podSelector: labelSelector(from.podLabels),
       policyTypes: ['Egress'],
       egress: [{
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': to.namespace } }, podSelector: { matchLabels: { ...to.podLabels } } }],
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': to.namespace } }, podSelector: labelSelector(to.podLabels) }],
         ports: ports.map((p) => ({ port: k8s.IntOrString.fromNumber(p.port), protocol: p.protocol ?? 'TCP' })),
       }],
     },

@@ -8,7 +8,7 @@ import { GPU_RESOURCE, GpuPool, gpuNodeSelector, gpuTolerations } from '../../co
 import { ImageKey } from '../../core/images';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, UserHeaders } from '../../core/mesh';
-import { allowEgressToGroup, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToGroup, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
 import { QUANTITY_PATTERN } from '../../core/quantity';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
@@ -372,7 +372,7 @@ export class Notebooks extends Construct implements IProfileExtension {
       webhooks: [{
         name: `${WEBHOOK}-deployment.kubeflow.org`,
         clientConfig: { service: { name: service, namespace: ns, path: '/apply-poddefault' } },
-        namespaceSelector: { matchLabels: { ...PROFILE_NAMESPACES.namespaceLabels } },
+        namespaceSelector: labelSelector(PROFILE_NAMESPACES.namespaceLabels),
         rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
         failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1beta1', 'v1'],
       }],

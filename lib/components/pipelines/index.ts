@@ -5,6 +5,7 @@ import { CertManagerRef } from '../../core/cert-manager';
 import { IDatabase } from '../../core/database';
 import { standardLabels } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
+import { labelSelector } from '../../core/network';
 import { exposeWebApp } from '../gateway';
 import { PipelinesApiServer } from './api-server';
 import { ArgoWorkflowController } from './argo';
@@ -162,7 +163,7 @@ export class KubeflowPipelines extends Construct {
       metadata: { name: 'metadata-envoy-from-ui', namespace: envoy.namespace, labels: standardLabels(pipelinesIdentity('metadata-envoy-deployment')) },
       spec: {
         action: 'ALLOW',
-        selector: { matchLabels: { ...envoy.podLabels } },
+        selector: labelSelector(envoy.podLabels),
         rules: [{ from: [{ source: { principals: [`${gateway.mesh.trustDomain}/ns/${this.ui.endpoint.peer.namespace}/sa/${this.ui.serviceAccountName}`] } }] }],
       },
     });

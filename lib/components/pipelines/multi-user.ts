@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { standardLabels } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
-import { NetworkPeer } from '../../core/network';
+import { labelSelector, NetworkPeer } from '../../core/network';
 import { pipelinesIdentity, PipelinesEndpoint } from './shared';
 
 /** Props of {@link PipelinesMultiUserAccess}. */
@@ -119,7 +119,6 @@ export class PipelinesMultiUserAccess extends Construct {
       new k8s.KubeClusterRole(this, `${role}Role`, {
         metadata: { name, labels: { ...labels, ...extraLabels } },
         aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [`${KUBEFLOW_AGGREGATE}/${aggregate}`]: 'true' } }] },
-        rules: [],
       });
     };
     aggregated('edit', { [`${KUBEFLOW_AGGREGATE}/aggregate-to-kubeflow-edit`]: 'true' });
@@ -140,7 +139,7 @@ export class PipelinesMultiUserAccess extends Construct {
         apiVersion: ISTIO_SECURITY_API,
         kind: 'AuthorizationPolicy',
         metadata: { name, namespace, labels },
-        spec: { action: 'ALLOW', selector: { matchLabels: { ...pods.podLabels } }, rules },
+        spec: { action: 'ALLOW', selector: labelSelector(pods.podLabels), rules },
       });
     };
     policy('ApiServerPolicy', 'ml-pipeline', props.apiServer, [

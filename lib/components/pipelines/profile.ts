@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { ArtifactCredentials, IArtifactStore } from '../../core/artifact-store';
 import { standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowEgressToGroup, allowIngressFromGroup, EgressTarget, GroupPods, KUBE_API } from '../../core/network';
+import { allowEgressToGroup, allowIngressFromGroup, EgressTarget, GroupPods, KUBE_API, labelSelector } from '../../core/network';
 import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
 import { ArgoArtifactRepository, KEY_FORMAT_AFTER_PREFIX, RUN_POD_LABEL, s3Credentials } from './argo';
 import { KFP_LAUNCHER_CONFIG, launcherAccess, METADATA_GRPC_CONFIG } from './install-config';
@@ -190,7 +190,7 @@ export class PipelinesProfileResources extends Construct implements IProfileExte
         apiVersion: ISTIO_SECURITY_API,
         kind: 'AuthorizationPolicy',
         metadata: { name: 'ml-pipeline-ui-to-tensorboard', namespace: ns, labels },
-        spec: { action: 'ALLOW', selector: { matchLabels: { ...VIEWER_POD_LABELS } }, rules: [{ from: [{ source: { principals: [principal] } }] }] },
+        spec: { action: 'ALLOW', selector: labelSelector(VIEWER_POD_LABELS), rules: [{ from: [{ source: { principals: [principal] } }] }] },
       });
     }
   }

@@ -2,7 +2,7 @@ import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from '../../core/labels';
-import { EgressTarget, egressRules, ingressRule, NetworkPeer, NetworkPort } from '../../core/network';
+import { egressRules, EgressTarget, ingressRule, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
 import { IProfileNetwork, ProfilePods } from '../../core/tenancy';
 
 /** The NetworkPolicy of one set of pods: its egress and ingress rules, each deduplicated, in the order given. */
@@ -53,7 +53,7 @@ export class ProfileNetwork extends Construct implements IProfileNetwork {
     new k8s.KubeNetworkPolicy(this, pods.name, {
       metadata: { name: `${pods.name}-allow`, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': MANAGED_BY } },
       spec: {
-        podSelector: { matchLabels: { ...pods.podLabels } },
+        podSelector: labelSelector(pods.podLabels),
         policyTypes: Lazy.any({
           produce: () => [...(policy.ingress.size > 0 ? ['Ingress'] : []), ...(policy.egress.size > 0 ? ['Egress'] : [])],
         }) as unknown as string[],

@@ -8,7 +8,7 @@ import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
 import { PodSecurityLevel } from '../../core/namespace';
-import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -371,7 +371,7 @@ export class ProfilesController extends Construct {
         metadata: { name: KFAM_SERVICE, namespace: ns, labels: { ...labels } },
         spec: {
           action: 'ALLOW',
-          selector: { matchLabels: { ...this.peer.podLabels } },
+          selector: labelSelector(this.peer.podLabels),
           rules: Lazy.any({
             produce: () => (this.kfamCallers.length > 0 ? [{ from: [{ source: { principals: [...this.kfamCallers].sort() } }] }] : []),
           }) as unknown[],

@@ -4,5 +4,5 @@
 # has only loopback, so nothing the e2e starts can reach a cluster range, a private range or the outside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-e2e/build >&2
+e2e/build.sh >&2
 exec unshare --net -- bash -c 'ip link set lo up && exec node_modules/.bin/tsx e2e/run.ts "$@"' e2e "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run cluster -- up | down | status | exec <command…>
 #
-# A local control plane for trying kfkit by hand: built from the Go modules under e2e/ (e2e/build), running in the
+# A local control plane for trying kfkit by hand: built from the Go modules under e2e/ (e2e/build.sh), running in the
 # network namespace "kfkit-e2e", which has only loopback. `up` prints the kubeconfig; commands that talk to the
 # cluster must run inside the namespace: `npm run cluster -- exec kubectl get pods -A` (kubectl there is the
 # control plane's own). `down` ends every process and removes the namespace.
@@ -17,7 +17,7 @@ running() { [ -f "$state/ready.json" ] && kill -0 "$(sed -n 's/.*"pid": \([0-9]*
 case "${1:-}" in
   up)
     if running; then echo "$state/admin.kubeconfig"; exit 0; fi
-    KFKIT_E2E_BIN=$bin KFKIT_E2E_CRDS=$crds e2e/build >/dev/null
+    KFKIT_E2E_BIN=$bin KFKIT_E2E_CRDS=$crds e2e/build.sh >/dev/null
     ip netns del "$netns" 2>/dev/null || true
     ip netns add "$netns"
     ip netns exec "$netns" ip link set lo up
