@@ -94,7 +94,7 @@ describe('invalid overlays fail with the field path and write nothing', () => {
     ['multi-user pipelines without mesh and auth', 'stack: local\npipelines:\n  mode: multi-user\n', 'pipelines.mode', /multi-user needs authentication.*auth\.mode/],
     ['Workload Identity with Pipelines', 'stack: local\nbackup: { enabled: false }\nobjectStore:\n  type: external\n  provider: gcs\n  bucket: kf-artifacts\n  credentials: { type: workload-identity, gcpServiceAccount: kfp@proj.iam.gserviceaccount.com }\n',
       'objectStore.credentials.type', /reaches the artifact store through the S3 API with keys/],
-    ['bad backup schedule', 'stack: local\nbackup:\n  schedule: daily\n', 'backup.schedule', /cron schedule with five fields/],
+    ['bad backup schedule', 'stack: local\nbackup:\n  schedule: daily\n', 'backup.schedule', /must be a cron schedule Kubernetes accepts: must have five fields/],
   ];
 
   test.each(cases)('%s', (_name, text, fieldPath, message) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHARTS } from '../core/charts';
-import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { annotationMap, atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * Configuration of the mesh, gateway, TLS, authentication and serverless serving (cert-manager's section is in
@@ -49,7 +49,7 @@ export const gatewaySchema = z.strictObject({
   service: z.strictObject({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer']).default('ClusterIP')
       .meta({ description: 'Service type of the ingress gateway. Default: ClusterIP (reach it with kubectl port-forward).' }),
-    annotations: z.record(z.string(), z.string()).default({})
+    annotations: annotationMap.default({})
       .meta({ description: 'Annotations of the ingress gateway Service (e.g. for the AWS Load Balancer Controller). Default: none.' }),
   }).prefault({}),
 }).prefault({});

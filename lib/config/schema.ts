@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { CERT_MANAGER_MIN_VERSION } from '../core/cert-manager';
 import { databaseConsumerIssues, installedDatabaseConsumers, KATIB_DB_CONSUMER } from '../core/database-consumers';
-import { advertisesGpus, GPU_POOL_LABEL, labelKeyProblem, labelValueProblem, nodeSelectorIssues, selectorCovers } from '../core/gpu';
+import { advertisesGpus, GPU_POOL_LABEL, nodeSelectorIssues, selectorCovers } from '../core/gpu';
+import { labelKeyProblem, labelValueProblem } from '../core/labels';
+import { cronProblem } from './cron';
 import { QUANTITY_PATTERN, tryParseQuantity } from '../core/quantity';
 import { unpinnedReason } from '../validate/images';
 import { addonIssues, addonsSchema } from './addons-schema';
@@ -104,7 +106,10 @@ const externalDatabaseSchema = z.strictObject({
 
 const backupSchema = z.strictObject({
   enabled: z.boolean().default(true).meta({ description: 'Scheduled logical backups of the in-cluster database to the artifact store. Default: true.' }),
-  schedule: z.string().regex(/^(\S+\s+){4}\S+$/, 'must be a cron schedule with five fields, e.g. "0 3 * * *"').default('0 3 * * *')
+  schedule: z.string().superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `must be a cron schedule Kubernetes accepts: ${problem}` });
+  }).default('0 3 * * *')
     .meta({ description: 'Cron schedule. Default: 03:00 daily.' }),
   retentionDays: z.number().int().min(1, 'must be at least 1').max(3650, 'must be at most 3650').default(14)
     .meta({ description: 'Days backups are kept. Default: 14.' }),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { gpuQuotaIssues, GpuPoolsConfig } from '../core/gpu';
 import { QUANTITY_PATTERN } from '../core/quantity';
 import { ContainerLimits, DEFAULT_LIMITS, DEFAULT_QUOTA, ProfileQuota, tenantLimitIssues } from '../core/tenant-limits';
-import { dnsLabel } from './primitives';
+import { dnsLabel, ipv4Cidr } from './primitives';
 
 /**
  * Tenancy configuration: the teams (profiles) of a multi-user platform, their owners and contributors, quotas and
@@ -11,7 +11,14 @@ import { dnsLabel } from './primitives';
 
 const quantity = (example: string) => z.string().regex(QUANTITY_PATTERN, `must be a Kubernetes quantity such as ${example}`);
 const count = (what: string) => z.number().int(`${what} must be a whole number`).min(0, `${what} must be 0 or more`);
-const userId = z.string().min(1, 'must not be empty').regex(/^[\x21-\x7e]+$/, 'must be a user id without spaces, as the gateway\'s user-id header carries it (e.g. alice@example.com)');
+/**
+ * Longest user id: KFAM names a contributor's RoleBinding and AuthorizationPolicy `user-<id>-clusterrole-<role>`, and
+ * Kubernetes names are at most 253 characters.
+ */
+export const MAX_USER_ID_LENGTH = 253 - 'user--clusterrole-admin'.length;
+const userId = z.string().min(1, 'must not be empty')
+  .max(MAX_USER_ID_LENGTH, `must be at most ${MAX_USER_ID_LENGTH} characters: KFAM names RoleBindings user-<id>-clusterrole-<role>, and Kubernetes names at most 253`)
+  .regex(/^[\x21-\x7e]+$/, 'must be a user id without spaces, as the gateway\'s user-id header carries it (e.g. alice@example.com)');
 const role = z.enum(['admin', 'edit', 'view']);
 
 const quotaSchema = z.strictObject({
@@ -42,7 +49,7 @@ const limitsSchema = z.strictObject({
 });
 
 const egressSchema = z.strictObject({
-  cidr: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 CIDR block such as 203.0.113.0/24'),
+  cidr: ipv4Cidr,
   ports: z.array(z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535')).min(1, 'must list at least one port'),
 }).meta({ description: 'Addresses outside the cluster the profile\'s pods may reach (a package mirror, an API).' });
 

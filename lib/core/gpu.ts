@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
+import { labelKeyProblem, labelValueProblem } from './labels';
 import { ResourceBudget, resourceRequirements } from './security';
 
 /**
@@ -196,31 +197,6 @@ export function gpuQuotaIssues(config: GpuPoolsConfig, requestedGpus: number, pa
       + (none.length > 0 ? ` (${none.join(', ')} ha${none.length === 1 ? 's' : 've'} devicePlugin none)` : '')
       + '; add a pool with devicePlugin managed or bundled, or set the quota to 0',
   }];
-}
-
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Why `key` is not a valid Kubernetes label key (`[prefix/]name`), or `undefined` when it is. */
-export function labelKeyProblem(key: string): string | undefined {
-  const slash = key.indexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
-    return 'label key prefix must be a DNS subdomain (lowercase letters, digits, - and .), at most 253 characters';
-  }
-  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-    return 'label key name must be 1-63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit';
-  }
-  return undefined;
-}
-
-/** Why `value` is not a valid Kubernetes label value, or `undefined` when it is. */
-export function labelValueProblem(value: string): string | undefined {
-  if (value === '') return undefined;
-  return value.length > 63 || !LABEL_NAME.test(value)
-    ? `label value "${value}" must be at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit`
-    : undefined;
 }
 
 /** Problems of a node selector: an empty one (it would select every node), invalid keys or values. */

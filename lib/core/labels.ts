@@ -41,3 +41,43 @@ export const KFKIT_KEYS = {
   /** On a Namespace kfkit created: which part of the platform it belongs to. */
   namespaceRole: 'kfkit.dev/namespace-role',
 } as const;
+
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Most bytes the API server accepts in all of an object's annotations, keys and values together (256 KiB). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+/**
+ * Why `key` is not a valid label or annotation key (`[prefix/]name`, the API server's qualified name), or `undefined`
+ * when it is; `what` names it in the message.
+ */
+export function qualifiedKeyProblem(key: string, what: 'label key' | 'annotation key'): string | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+    return `${what} prefix must be a DNS subdomain (lowercase letters, digits, - and .), at most 253 characters`;
+  }
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) {
+    return `${what} name must be 1-63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** Why `key` is not a valid Kubernetes label key, or `undefined` when it is. */
+export function labelKeyProblem(key: string): string | undefined {
+  return qualifiedKeyProblem(key, 'label key');
+}
+
+/** Why `value` is not a valid Kubernetes label value, or `undefined` when it is. */
+export function labelValueProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  return value.length > 63 || !QUALIFIED_NAME.test(value)
+    ? `label value "${value.length > 80 ? `${value.slice(0, 80)}…` : value}" must be at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit`
+    : undefined;
+}
+
+/** The bytes annotations take against the API server's limit ({@link MAX_ANNOTATIONS_BYTES}): keys and values, UTF-8. */
+export function annotationsBytes(annotations: Readonly<Record<string, string>>): number {
+  return Object.entries(annotations).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+}

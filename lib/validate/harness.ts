@@ -6,6 +6,7 @@ import { checkStaticCloudKeys, STATIC_CLOUD_KEYS_RULE } from './cloud-identity';
 import { checkCustomResources, CRD_RULE } from './crd';
 import { checkDuplicates, DUPLICATE_RULE } from './duplicate';
 import { checkImageTags, IMAGE_TAG_RULE } from './images';
+import { checkMetadata, METADATA_RULE } from './metadata';
 import { checkGatewayAuthorization, checkGatewayHosts, GATEWAY_AUTHZ_RULE, GATEWAY_HOSTS_RULE } from './mesh';
 import { checkOpenApi, OPENAPI_RULE } from './openapi';
 import { checkReferences, DANGLING_REFERENCE_RULE, PROVIDER_ORDER_RULE, PROVIDES_ANNOTATION_RULE } from './references';
@@ -39,6 +40,7 @@ export const CHECKS: readonly Check[] = [
   { rules: [GATEWAY_AUTHZ_RULE], run: checkGatewayAuthorization },
   { rules: [GATEWAY_HOSTS_RULE], run: checkGatewayHosts },
   { rules: [APPLY_STABLE_RULE], run: checkApplyStable },
+  { rules: [METADATA_RULE], run: checkMetadata },
 ];
 
 /**

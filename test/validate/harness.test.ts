@@ -27,10 +27,10 @@ describe('validate', () => {
 
   test('lists its rules', () => {
     expect([...RULES].sort()).toEqual([
-      'apply-stable', 'crd', 'dangling-reference', 'duplicate', 'gateway-authz', 'gateway-hosts', 'image-tag', 'openapi', 'provider-order', 'provides-annotation',
+      'apply-stable', 'crd', 'dangling-reference', 'duplicate', 'gateway-authz', 'gateway-hosts', 'image-tag', 'metadata', 'openapi', 'provider-order', 'provides-annotation',
       'resources', 'secret-values', 'static-cloud-keys', 'wave-order', 'webhook-order',
     ]);
-    expect(CHECKS).toHaveLength(13);
+    expect(CHECKS).toHaveLength(14);
   });
 
   test('sortFindings is deterministic and drops exact duplicates', () => {

@@ -7,16 +7,16 @@ import { ComponentIdentity, MANAGED_BY, standardLabels } from '../../core/labels
 import { IKubeflowGateway, IMesh, ISTIO_NETWORKING_API, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
 import { allowTraffic, labelSelector, NetworkPeer } from '../../core/network';
-import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
-import { podTemplate } from '../../core/workload';
-import { ISTIO_AUTO_IMAGE, ISTIO_INJECT_LABEL, ISTIO_PROXY_CONTAINER } from '../../validate/images';
 import { allowIstiod } from '../istio';
 import { exposeWebApp, ExposeWebAppProps, WebAppExposure } from './exposure';
+import { injectedGateway } from './injected';
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, checkTls, gatewayCertificate, GatewayTls } from './tls';
 
 export { exposeWebApp } from './exposure';
 export type { ExposeWebAppProps, WebAppBackend, WebAppExposure } from './exposure';
+export { injectedGateway, PROXY_UID } from './injected';
+export type { InjectedGatewayProps } from './injected';
 export { GATEWAY_ACME_ISSUER, GATEWAY_CA, GATEWAY_CERTIFICATE, GATEWAY_SELF_SIGNED_ISSUER, GATEWAY_TLS_SECRET, LETS_ENCRYPT } from './tls';
 export type { GatewayTls } from './tls';
 
@@ -86,8 +86,6 @@ export const INGRESS_GATEWAY_LABELS: Readonly<Record<string, string>> = { app: I
 export const INGRESS_PORTS = {
   http: { port: 80, targetPort: 8080 }, https: { port: 443, targetPort: 8443 }, status: { port: 15021, targetPort: 15021 },
 } as const;
-/** UID and GID of Istio's proxy (the injector's default). */
-const PROXY_UID = 1337;
 const DEFAULT_RESOURCES: ResourceBudget = { cpu: { request: '100m', limit: '2' }, memory: { request: '128Mi', limit: '1Gi' } };
 const HOST = /^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -202,16 +200,11 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
     this.certificate = cert.certificate;
     this.caSecretName = cert.caSecretName;
 
-    serviceAccountWithRole(this, {
-      name: INGRESS_GATEWAY_SERVICE_ACCOUNT,
-      namespace: mesh.namespace,
-      labels,
-      automountServiceAccountToken: false,
-      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'watch', 'list'] }],
-      roleName: `${INGRESS_GATEWAY}-sds`,
-      roleBindingName: `${INGRESS_GATEWAY}-sds`,
+    this.deployment = injectedGateway(this, {
+      name: INGRESS_GATEWAY, namespace: mesh.namespace, serviceAccountName: INGRESS_GATEWAY_SERVICE_ACCOUNT, identity, labels,
+      podLabels: INGRESS_GATEWAY_LABELS, ports: [INGRESS_PORTS.status, INGRESS_PORTS.http, INGRESS_PORTS.https].map((p) => p.targetPort),
+      replicas, resources: props.resources ?? DEFAULT_RESOURCES,
     });
-    this.deployment = this.workload(mesh.namespace, identity, labels, replicas, props.resources ?? DEFAULT_RESOURCES);
     new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
       metadata: { name: INGRESS_GATEWAY, namespace: mesh.namespace, labels },
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: labelSelector(INGRESS_GATEWAY_LABELS) },
@@ -256,39 +249,6 @@ export class KubeflowGateway extends Construct implements IKubeflowGateway {
   /** Exposes a web app through this gateway (see {@link exposeWebApp}). */
   public expose(scope: Construct, id: string, props: ExposeWebAppProps): WebAppExposure {
     return exposeWebApp(scope, id, this, props);
-  }
-
-  private workload(
-    namespace: string, identity: ComponentIdentity, labels: Record<string, string>, replicas: number, resources: ResourceBudget,
-  ): k8s.KubeDeployment {
-    const template = podTemplate(this, {
-      identity,
-      serviceAccountName: INGRESS_GATEWAY_SERVICE_ACCOUNT,
-      automountServiceAccountToken: false,
-      security: { user: PROXY_UID, group: PROXY_UID },
-      annotations: { 'inject.istio.io/templates': 'gateway' },
-      containers: [{
-        name: ISTIO_PROXY_CONTAINER,
-        image: ISTIO_AUTO_IMAGE,
-        ports: [INGRESS_PORTS.status, INGRESS_PORTS.http, INGRESS_PORTS.https].map((p) => ({ containerPort: p.targetPort, protocol: 'TCP' })),
-        resources,
-        security: { user: PROXY_UID, group: PROXY_UID },
-      }],
-    });
-    return new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: INGRESS_GATEWAY, namespace, labels },
-      spec: {
-        replicas,
-        selector: labelSelector(INGRESS_GATEWAY_LABELS),
-        template: {
-          ...template,
-          metadata: {
-            ...template.metadata,
-            labels: { ...template.metadata?.labels, ...INGRESS_GATEWAY_LABELS, [ISTIO_INJECT_LABEL]: 'true', 'istio.io/dataplane-mode': 'none' },
-          },
-        },
-      },
-    });
   }
 
   /** The ingress gateway's NetworkPolicies in kfkit's (default-deny) mesh namespace, in the isolation wave (before its pods start). */

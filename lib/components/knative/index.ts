@@ -13,8 +13,11 @@ import {
   istioPolicies, KnativeServingSpec, KnativeWorkload, knativeServingResource, knativeServingSpec, ManagedKnativeSettings, OPERATOR_DEFAULT_RESOURCES,
   OPERATOR_WEBHOOK_DEFAULT_RESOURCES, operatorNetwork, operatorRelease, servingNetwork,
 } from './managed';
+import { CLUSTER_LOCAL_GATEWAY, CLUSTER_LOCAL_GATEWAY_LABELS, ClusterLocalGateway } from './local-gateway';
 import { IServerless, KNATIVE_SERVING_GROUP, KNATIVE_SERVING_VERSION, knativePeer, MANAGED_KNATIVE_RELEASE } from './shared';
 
+export { CLUSTER_LOCAL_GATEWAY, CLUSTER_LOCAL_GATEWAY_LABELS, CLUSTER_LOCAL_GATEWAY_PORTS, CLUSTER_LOCAL_GATEWAY_SERVICE_ACCOUNT, ClusterLocalGateway } from './local-gateway';
+export type { ClusterLocalGatewayProps } from './local-gateway';
 export { KNATIVE_WORKLOADS, OPERATOR_RELEASE, UNUSED_GATEWAY_SELECTOR } from './managed';
 export type { IstioGatewayOverride, KnativeContainerResources, KnativeServingSpec, KnativeWorkload, KnativeWorkloadOverride } from './managed';
 export * from './shared';
@@ -59,7 +62,8 @@ export interface KnativeServingProps {
   /**
    * The Istio gateway pods that serve cluster-local traffic to Knative routes (`knative-local-gateway`); the
    * `knative-local-gateway` Service and Gateway select them.
-   * @default - upstream Kubeflow's cluster-local-gateway pods (`app: cluster-local-gateway, istio: cluster-local-gateway`) in the mesh namespace
+   * @default - upstream Kubeflow's cluster-local-gateway pods (`app: cluster-local-gateway, istio: cluster-local-gateway`) in the mesh
+   *   namespace, which kfkit deploys when it manages the mesh ({@link ClusterLocalGateway}; an external mesh must run them)
    */
   readonly localGateway?: NetworkPeer;
   /**
@@ -109,7 +113,6 @@ const MANAGED_ONLY = [
   'operatorWebhookResources', 'after',
 ] as const;
 const DEFAULT_QUEUE_PROXY: ResourceBudget = { cpu: { request: '25m' }, memory: { request: '64Mi', limit: '256Mi' } };
-const KUBEFLOW_LOCAL_GATEWAY_LABELS = { app: 'cluster-local-gateway', istio: 'cluster-local-gateway' } as const;
 
 function problems(props: KnativeServingProps, version: string): string[] {
   const out: string[] = [];
@@ -236,7 +239,7 @@ export class KnativeServing extends Construct implements IServerless {
     const settings: ManagedKnativeSettings = {
       mesh, gateway: props.gateway, namespace: this.namespace, operatorNamespace, domain: this.domain,
       ingressService: props.ingressService ?? `istio-ingressgateway.${mesh.namespace}.svc.cluster.local`,
-      localGateway: props.localGateway ?? { peerName: 'cluster-local-gateway', namespace: mesh.namespace, podLabels: { ...KUBEFLOW_LOCAL_GATEWAY_LABELS } },
+      localGateway: props.localGateway ?? { peerName: CLUSTER_LOCAL_GATEWAY, namespace: mesh.namespace, podLabels: { ...CLUSTER_LOCAL_GATEWAY_LABELS } },
       localGatewayService: this.localGatewayService,
       gatewayListenerPorts: props.gatewayListenerPorts ?? [80, 443, 8080, 8443],
       features: props.features ?? {},
@@ -278,6 +281,15 @@ export class KnativeServing extends Construct implements IServerless {
     const network = new Construct(serving, 'Network');
     plan.assign(network, PlatformNamespace.isolationWave(this));
     servingNetwork(network, settings);
+    // Upstream's cluster-local gateway, which knative-local-gateway selects: kfkit runs it in the mesh it manages; an
+    // external mesh must have it.
+    if (props.localGateway === undefined) {
+      if (mesh.mode === 'managed') new ClusterLocalGateway(this, 'LocalGateway', { mesh });
+      else {
+        ctx.addRequirements(() => [`the mesh runs Istio gateway pods labelled app=${CLUSTER_LOCAL_GATEWAY}, istio=${CLUSTER_LOCAL_GATEWAY} in ${mesh.namespace} ` +
+          '(upstream Kubeflow\'s cluster-local gateway, which knative-local-gateway selects), or Knative\'s localGateway names other gateway pods']);
+      }
+    }
 
     for (const kind of kinds) {
       ctx.addExternalApi({
