@@ -67,15 +67,16 @@ export function apply(cluster: Cluster, run: EnvRun, tree: string, extra: readon
   return r.out;
 }
 
-/** The last output of Job processes the harness ran and that failed. */
+/** The last output of Job processes the harness ran and that failed, and what no stand-in covered. */
 function failedJobs(cluster: Cluster): string {
   const failed = new Map<string, string>();
-  for (const e of harnessEvents(cluster)) {
+  const events = harnessEvents(cluster);
+  for (const e of events) {
     if (e.kind === 'job-run' && !e.detail?.startsWith('exit 0')) failed.set(`${e.namespace ?? ''}/${(e.name ?? '').replace(/-[a-z0-9]{5}$/, '')}`, e.detail ?? '');
   }
-  return failed.size === 0 ? '' : `
-Job processes that failed:
-${[...failed].map(([job, d]) => `  ${job}: ${lastLines(d, 4)}`).join('\n')}`;
+  const missing = [...new Set(events.filter((e) => e.kind === 'no-stand-in').map((e) => `  ${e.namespace ?? ''}/${e.name ?? ''}: ${e.detail ?? ''}`))];
+  return (failed.size === 0 ? '' : `\nJob processes that failed:\n${[...failed].map(([job, d]) => `  ${job}: ${lastLines(d, 4)}`).join('\n')}`) +
+    (missing.length === 0 ? '' : `\nnothing stands in for:\n${missing.join('\n')}`);
 }
 
 /** Why pods could not start, as the harness's kubelet-lite recorded it. */
@@ -133,9 +134,37 @@ export function checkInstalled(cluster: Cluster, tree: string, report: PhaseRepo
     }
     if (!ready.has(id)) report.failures.push(`Service ${id} has no ready endpoint`);
   }
+  checkGatewaySelectors(cluster, tree, report);
   for (const e of harnessEvents(cluster)) {
     if (['no-stand-in', 'stand-in-failed', 'harness-error', 'job-unrunnable'].includes(e.kind)) {
       report.failures.push(`harness: ${e.kind}${e.standIn ? ` (${e.standIn})` : ''} ${e.namespace ?? ''}/${e.name ?? ''}: ${e.detail ?? ''}`);
+    }
+  }
+}
+
+/**
+ * The gateways kfkit configures select pods that run: every Istio Gateway of the tree, and the cluster-local gateway
+ * of a KnativeServing (the Knative operator makes its Gateway and Service from the selector kfkit writes).
+ */
+export function checkGatewaySelectors(cluster: Cluster, tree: string, report: PhaseReport): void {
+  const pods = (JSON.parse(kubectlOk(cluster, ['get', 'pods', '-A', '-o', 'json'])) as {
+    items: { metadata: { namespace: string; name: string; labels?: Record<string, string> }; status?: { phase?: string } }[];
+  }).items.filter((p) => p.status?.phase === 'Running');
+  const selects = (selector: Record<string, string>) => pods.some((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v));
+  for (const o of treeObjects(tree)) {
+    const selectors: [string, Record<string, string> | undefined][] = [];
+    if (o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io/')) {
+      selectors.push([`Gateway ${o.metadata.namespace ?? ''}/${o.metadata.name}`, (o.spec as { selector?: Record<string, string> } | undefined)?.selector]);
+    }
+    if (o.kind === 'KnativeServing') {
+      const istio = (o.spec as { ingress?: { istio?: Record<string, { selector?: Record<string, string> } | boolean> } } | undefined)?.ingress?.istio;
+      const local = istio?.['knative-local-gateway'];
+      if (typeof local === 'object') selectors.push([`KnativeServing ${o.metadata.namespace ?? ''}/${o.metadata.name} knative-local-gateway`, local.selector]);
+    }
+    for (const [what, selector] of selectors) {
+      if (selector && Object.keys(selector).length > 0 && !selects(selector)) {
+        report.failures.push(`${what} selects pods labelled ${JSON.stringify(selector)}, and none runs: its traffic has no backend`);
+      }
     }
   }
 }

@@ -101,8 +101,14 @@ describe('uninstall plan', () => {
       'PersistentVolumeClaim/kubeflow/seaweedfs-pvc', 'Secret/kubeflow/mysql-secret']));
     const deleted = plan.steps.flatMap((st) => [...st.delete, ...(st.crds ?? []).map((c) => c.ref)]).map(refId);
     for (const k of kept) expect(deleted).not.toContain(k);
-    // The team's namespace holds no protected data of kfkit's: it goes, with what the key Job generated in it.
-    expect(deleted).toEqual(expect.arrayContaining(['Namespace//team-a', 'Secret/team-a/mlpipeline-minio-artifact']));
+    // The team's namespace holds no protected data of kfkit's: it goes, and its built-in objects (and the Secret the
+    // key Job made in it) with it, removed by the API server; its custom resources go in their wave.
+    expect(deleted).toContain('Namespace//team-a');
+    expect(deleted).not.toContain('Secret/team-a/mlpipeline-minio-artifact');
+    expect(deleted).not.toContain('LimitRange/team-a/kfkit-limits');
+    expect(deleted).toContain('AuthorizationPolicy.security.istio.io/team-a/user-bob-example-com-clusterrole-edit');
+    // In the kept namespace, objects are deleted one by one.
+    expect(deleted).toContain('Deployment.apps/kubeflow/ml-pipeline');
     // CRDs are deleted only when no custom resource of theirs remains.
     expect(plan.steps.flatMap((st) => st.crds ?? []).map((c) => c.resource)).toContain('workflows.argoproj.io');
   });
@@ -111,9 +117,12 @@ describe('uninstall plan', () => {
     const plan = uninstallPlan(placed, s.applySet, [], true);
     expect(plan.kept).toEqual([]);
     const deleted = plan.steps.flatMap((st) => [...st.delete, ...(st.crds ?? []).map((c) => c.ref)]).map(refId);
-    const all = placed.map((o) => refId(refOf(o.manifest)));
-    expect(all.filter((r) => !deleted.includes(r))).toEqual([]);
-    expect(deleted).toContain('Secret/kubeflow/mysql-secret');
+    const deletedNamespaces = deleted.filter((r) => r.startsWith('Namespace//')).map((r) => r.slice('Namespace//'.length));
+    // Everything is deleted: itself, or with its namespace.
+    const all = placed.map((o) => refOf(o.manifest));
+    expect(all.filter((r) => !deleted.includes(refId(r)) && !(r.namespace !== undefined && deletedNamespaces.includes(r.namespace))).map(refId)).toEqual([]);
+    expect(deletedNamespaces).toContain('kubeflow');
+    expect(deleted.indexOf('Namespace//kubeflow')).toBeGreaterThan(deleted.indexOf('Profile.kubeflow.org//team-a'));
   });
 });
 
@@ -142,9 +151,16 @@ exit 0
       const r = cli(['uninstall', '--env', 'local', '--out', 'dist', '--timeout', '30', '--kubectl', path.join(dir, 'bin', 'kubectl')], dir);
       expect(r.err).toMatch(/kfkit uninstall: kept \d+ object\(s\)/);
       expect(r.code).toBe(0);
-      const calls = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('delete'));
+      const all = fs.readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+      const calls = all.filter((l) => l.startsWith('delete'));
       expect(calls[0]).toContain('CronJob.batch/from-an-old-version');
-      expect(calls.every((c) => c.includes('--wait=true') && c.includes('--timeout=30s') && c.includes('--ignore-not-found'))).toBe(true);
+      expect(calls.every((c) => c.includes('--wait=false') && c.includes('--ignore-not-found'))).toBe(true);
+      // Each delete is followed by a list of the same kinds until none of the objects is left (the fake answers: none).
+      for (const c of calls) {
+        const kinds = [...new Set(c.split(' ').filter((w) => w.includes('/') && !w.startsWith('--')).map((w) => w.split('/')[0]))];
+        const ns = / -n (\S+)/.exec(c)?.[1];
+        expect(all[all.indexOf(c) + 1]).toBe(`get ${kinds.join(',')}${ns ? ` -n ${ns}` : ''} -o name`);
+      }
       expect(calls[calls.length - 1]).toContain('ConfigMap/kfkit-applyset');
       expect(calls.join('\n')).not.toContain('PersistentVolumeClaim/mysql-pv-claim');
       expect(r.out).toContain('kept: PersistentVolumeClaim kubeflow/mysql-pv-claim');
@@ -160,6 +176,6 @@ exit 0
     fs.writeFileSync(path.join(bin, 'kubectl'), '#!/bin/sh\ncase "$*" in *" delete "*|delete*) echo "forbidden" >&2; exit 1 ;; esac\nexit 0\n', { mode: 0o755 });
     const r = cli(['uninstall', '--env', 'local', '--out', 'dist', '--kubectl', path.join(bin, 'kubectl')], dir);
     expect(r.code).toBe(3);
-    expect(r.err).toMatch(/kfkit uninstall: deleting .* failed: forbidden/);
+    expect(r.err).toMatch(/kfkit uninstall: delete of .* failed: forbidden/);
   });
 });

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -77,8 +78,15 @@ func runController(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("controller", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the controller's identity")
 	clusterResourceNamespace := fs.String("cluster-resource-namespace", "cert-manager", "namespace of ClusterIssuers' Secrets")
+	skip := fs.String("skip-controllers", "", "comma-separated controllers not to run (e.g. clusterissuers)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	skipped := map[string]bool{}
+	for _, name := range strings.Split(*skip, ",") {
+		if name != "" {
+			skipped[name] = true
+		}
 	}
 	ctx = logf.NewContext(ctx, logf.Log, "controller")
 	factory, err := controller.NewContextFactory(ctx, controller.ContextOptions{
@@ -92,7 +100,9 @@ func runController(ctx context.Context, args []string) error {
 	known := controller.Known()
 	names := make([]string, 0, len(known))
 	for name := range known {
-		names = append(names, name)
+		if !skipped[name] {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	var wg sync.WaitGroup

@@ -100,9 +100,16 @@ func (c *chartStandIns) watchWhenServed(ctx context.Context) {
 				f := dynamicinformer.NewDynamicSharedInformerFactory(c.dyn, 0)
 				inf := f.ForResource(gvr).Informer()
 				handle := func(obj any) {
-					if u, ok := obj.(*unstructured.Unstructured); ok && u.GetDeletionTimestamp() == nil {
-						go c.apply(ctx, gvr, u.DeepCopy(), &entry)
+					u, ok := obj.(*unstructured.Unstructured)
+					if !ok || u.GetDeletionTimestamp() != nil {
+						return
 					}
+					if entry.Match.Has != "" {
+						if _, found, _ := unstructured.NestedFieldNoCopy(u.Object, strings.Split(entry.Match.Has, ".")...); !found {
+							return
+						}
+					}
+					go c.apply(ctx, gvr, u.DeepCopy(), &entry)
 				}
 				_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: handle, UpdateFunc: func(_, o any) { handle(o) }})
 				f.Start(ctx.Done())

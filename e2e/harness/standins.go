@@ -33,6 +33,8 @@ type matchRule struct {
 	Resource   string `json:"resource,omitempty"`
 	// APIs: "<group>/<Kind>" of APIs the cluster's admins provide (Kind ExternalApi; applied by the e2e runner).
 	APIs []string `json:"apis,omitempty"`
+	// Has: a dotted field path the object must have for the entry to apply (Kind Resource), e.g. spec.acme.
+	Has string `json:"has,omitempty"`
 }
 
 type action struct {

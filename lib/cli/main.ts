@@ -223,6 +223,7 @@ function uninstallCommand(io: Io, opts: UninstallOptions): number {
     const kept = [...plan.kept];
     const total = plan.steps.length + (tree.chartApis.length > 0 ? 1 : 0);
     for (const [i, step] of plan.steps.entries()) {
+      const t0 = Date.now();
       io.err(`[${i + 1}/${total}] delete ${step.description}`);
       deleteObjects(kubectl, step.delete, timeoutSeconds, opts.dryRun === true, io.out);
       for (const crd of step.crds ?? []) {
@@ -232,6 +233,7 @@ function uninstallCommand(io: Io, opts: UninstallOptions): number {
         }
         deleteObjects(kubectl, [crd.ref], timeoutSeconds, opts.dryRun === true, io.out);
       }
+      if (!opts.dryRun) io.err(`  gone in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
     if (tree.chartApis.length > 0) {
       // Helm keeps the CRDs a chart installed; kfkit installed the chart, so it removes them — unless objects remain.

@@ -42,12 +42,14 @@ export class Kubectl {
     return r.error ? 127 : r.status ?? 1;
   }
 
-  /** Runs a call and captures its output. */
+  /** Runs a call and captures its output; with `KFKIT_TRACE=1` each call and its duration go to stderr. */
   public capture(args: readonly string[]): KubectlResult {
     const [cmd, ...rest] = this.argv(args);
+    const t0 = Date.now();
     const r = spawnSync(cmd, rest, {
       cwd: this.options.cwd, env: this.options.env ?? process.env, encoding: 'utf8', maxBuffer: MAX_BUFFER, stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (process.env.KFKIT_TRACE === '1') process.stderr.write(`kfkit: ${this.argv(args).join(' ').slice(0, 300)} (${Date.now() - t0} ms, exit ${r.status ?? 'none'})\n`);
     if (r.error) return { status: 127, stdout: '', stderr: `${cmd}: ${r.error.message}` };
     return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   }

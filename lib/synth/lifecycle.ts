@@ -1,6 +1,7 @@
 import { APPLYSET_GROUP_KINDS, APPLYSET_PART_OF, ApplySetRef } from '../core/applyset';
 import { PROTECTED_ANNOTATION } from './collect';
 import { groupKind } from './collect';
+import { isBuiltInApiVersion } from '../validate/util';
 import { Kubectl } from './kubectl';
 import { K8sObject, PlacedObject, PROVIDES_ANNOTATION } from '../validate/types';
 
@@ -83,6 +84,9 @@ export function liveGroupKinds(k: Kubectl, applySet: ApplySetRef): string[] {
   return r.stdout.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** Deletion rank of workloads (deleted in the foreground: gone once their pods are). */
+const WORKLOAD_RANK = 1;
+
 /**
  * Deletion rank of a group-kind: what others depend on goes last. Admission webhooks first (a webhook whose server
  * is gone would block the other deletions), then workloads, custom resources, other namespaced objects, cluster-scoped
@@ -90,7 +94,7 @@ export function liveGroupKinds(k: Kubectl, applySet: ApplySetRef): string[] {
  */
 export function deletionRank(gk: string): number {
   if (/^(Mutating|Validating)(Admission)?Webhook(Configuration)?\./.test(gk) || gk.startsWith('ValidatingAdmissionPolicy')) return 0;
-  if (/^(Deployment|StatefulSet|DaemonSet|ReplicaSet)\.apps$|^(Job|CronJob)\.batch$/.test(gk)) return 1;
+  if (/^(Deployment|StatefulSet|DaemonSet|ReplicaSet)\.apps$|^(Job|CronJob)\.batch$/.test(gk)) return WORKLOAD_RANK;
   if (gk === 'CustomResourceDefinition.apiextensions.k8s.io') return 7;
   if (gk === 'Namespace') return 6;
   if (/^(ClusterRole|ClusterRoleBinding)\.rbac\.authorization\.k8s\.io$|^PriorityClass\.scheduling\.k8s\.io$|^StorageClass\.storage\.k8s\.io$/.test(gk)) return 5;
@@ -172,7 +176,13 @@ export function uninstallPlan(
   const kept: KeptObject[] = [];
   const steps: UninstallStep[] = [];
   const keep = (r: ObjectRef) => r.protectedBecause !== undefined && !includeData;
-  const keptNamespaces = new Set(tree.filter((o) => o.manifest.kind === 'Namespace' && keep(refOf(o.manifest))).map((o) => o.manifest.metadata.name));
+  const namespaces = tree.filter((o) => o.manifest.kind === 'Namespace');
+  const keptNamespaces = new Set(namespaces.filter((o) => keep(refOf(o.manifest))).map((o) => o.manifest.metadata.name));
+  const deletedNamespaces = new Set(namespaces.map((o) => o.manifest.metadata.name).filter((n) => !keptNamespaces.has(n)));
+  // Built-in objects of a namespace the uninstall deletes go with it, removed by the API server in bulk; custom
+  // resources are deleted in their wave, while the controllers that finalize them still run.
+  const withNamespace = (m: { readonly apiVersion: string; readonly namespace?: string }) =>
+    m.namespace !== undefined && deletedNamespaces.has(m.namespace) && isBuiltInApiVersion(m.apiVersion);
   const leftovers = prunePlan(tree.map((o) => o.manifest), live, includeData);
   if (leftovers.delete.length > 0) steps.push({ description: 'objects of earlier versions no longer in the tree', delete: leftovers.delete });
   kept.push(...leftovers.kept);
@@ -191,12 +201,12 @@ export function uninstallPlan(
       }
       const resource = manifest.kind === 'CustomResourceDefinition' ? crdResource(manifest) : undefined;
       if (resource) crds.push({ ref, resource });
-      else refs.push(ref);
+      else if (!withNamespace({ apiVersion: manifest.apiVersion, namespace: manifest.metadata.namespace })) refs.push(ref);
       for (const p of providedBy(manifest)) {
         const pref: ObjectRef = { groupKind: p.kind, name: p.name, ...(p.namespace ? { namespace: p.namespace } : {}) };
         if (p.namespace !== undefined && keptNamespaces.has(p.namespace)) {
           kept.push({ ref: pref, reason: `made at run time by ${describeRef(ref)}, kept with its namespace` });
-        } else {
+        } else if (!withNamespace({ apiVersion: 'v1', namespace: p.namespace })) {
           refs.push(pref);
         }
       }
@@ -211,36 +221,67 @@ export function uninstallPlan(
 }
 
 /**
- * Deletes objects and waits until they are gone (finalizers done, dependents removed first), one kubectl call per
- * namespace, in the given order of namespaces' first appearance.
+ * Runs a kubectl call over a list of objects, dropping the group-kinds the server no longer serves (their CRD is
+ * gone, and with it their objects) and repeating; returns the objects the call succeeded for.
+ */
+function overServed(k: Kubectl, list: readonly ObjectRef[], args: (refs: readonly ObjectRef[]) => string[]): { refs: ObjectRef[]; stdout: string } {
+  let refs = [...list];
+  while (refs.length > 0) {
+    const r = k.capture(args(refs));
+    if (r.status === 0) return { refs, stdout: r.stdout };
+    const missing = NOT_SERVED.exec(r.stderr);
+    const gone = missing ? (missing[2] ? `${missing[1]}.${missing[2]}` : missing[1]).toLowerCase() : undefined;
+    const rest = gone === undefined ? refs : refs.filter((x) => x.groupKind.toLowerCase() !== gone);
+    if (rest.length === refs.length) throw new LifecycleError(`${args(refs)[0]} of ${refs.map(describeRef).join(', ').slice(0, 2000)} failed: ${r.stderr.trim().slice(0, 2000)}`);
+    refs = rest;
+  }
+  return { refs, stdout: '' };
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Deletes objects and waits until they are gone (their finalizers done; a workload's pods gone first). By rank —
+ * webhook configurations before the servers they call, since a webhook whose server is gone makes every call it
+ * intercepts wait for its timeout — then one delete per namespace within a rank, and one poll of all of them until
+ * none is left (kubectl's own --wait watches the objects one after the other, half a second each).
  */
 export function deleteObjects(k: Kubectl, refs: readonly ObjectRef[], timeoutSeconds: number, dryRun: boolean, out: (line: string) => void): void {
-  const groups = new Map<string, ObjectRef[]>();
-  for (const r of refs) {
-    const key = r.namespace ?? '';
-    const list = groups.get(key) ?? [];
-    list.push(r);
-    groups.set(key, list);
+  const groups = new Map<string, { ns: string; rank: number; refs: ObjectRef[] }>();
+  for (const r of [...refs].sort(byRank)) {
+    const rank = deletionRank(r.groupKind);
+    const key = `${rank}/${r.namespace ?? ''}`;
+    const group = groups.get(key) ?? { ns: r.namespace ?? '', rank, refs: [] };
+    group.refs.push(r);
+    groups.set(key, group);
   }
-  // Cluster-scoped objects after the namespaced ones of the same step (Namespaces, CRDs and cluster RBAC rank last).
-  const order = [...groups.keys()].sort((a, b) => (a === '' ? 1 : 0) - (b === '' ? 1 : 0));
-  for (const ns of order) {
-    let list = groups.get(ns) ?? [];
-    while (list.length > 0) {
-      const args = ['delete', ...(ns ? ['-n', ns] : []), '--ignore-not-found', '--wait=true', `--timeout=${timeoutSeconds}s`, '--cascade=foreground',
-        ...list.map((r) => `${r.groupKind}/${r.name}`)];
-      if (dryRun) {
-        out(k.argv(args).join(' '));
-        break;
+  for (const { ns, rank, refs: members } of groups.values()) {
+    const names = (list: readonly ObjectRef[]) => list.map((r) => `${r.groupKind}/${r.name}`);
+    const scope = ns ? ['-n', ns] : [];
+    // A workload goes in the foreground (gone once its pods are); the rest in the background.
+    const cascade = `--cascade=${rank === WORKLOAD_RANK ? 'foreground' : 'background'}`;
+    const del = (list: readonly ObjectRef[]) => ['delete', ...scope, '--ignore-not-found', '--wait=false', cascade, ...names(list)];
+    if (dryRun) {
+      out(k.argv(del(members)).join(' '));
+      continue;
+    }
+    let pending = overServed(k, members, del).refs;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    // One list per kind (kubectl gets named objects one request at a time, at five requests a second).
+    const key = (r: ObjectRef) => `${r.groupKind.toLowerCase()}/${r.name}`;
+    for (;;) {
+      const kinds = [...new Set(pending.map((r) => r.groupKind))];
+      const listed = overServed(k, pending, (list) => ['get', [...new Set(list.map((r) => r.groupKind))].join(','), ...scope, '-o', 'name']);
+      const present = new Set(listed.stdout.split('\n').map((l) => l.trim().toLowerCase()));
+      const left = listed.refs.filter((r) => present.has(key(r)));
+      if (left.length === 0 || kinds.length === 0) break;
+      if (Date.now() > deadline) {
+        throw new LifecycleError(`still there after ${timeoutSeconds}s (finalizers not done?): ${left.map(describeRef).join(', ').slice(0, 2000)}`);
       }
-      const r = k.capture(args);
-      if (r.status === 0) break;
-      // A type the server no longer serves (its CRD is gone) has no objects left to delete.
-      const missing = NOT_SERVED.exec(r.stderr);
-      const gone = missing ? (missing[2] ? `${missing[1]}.${missing[2]}` : missing[1]).toLowerCase() : undefined;
-      const rest = gone === undefined ? list : list.filter((x) => x.groupKind.toLowerCase() !== gone);
-      if (rest.length === list.length) throw new LifecycleError(`deleting ${list.map(describeRef).join(', ')} failed: ${r.stderr.trim().slice(0, 2000)}`);
-      list = rest;
+      pending = left;
+      sleep(500);
     }
   }
 }
