@@ -100,14 +100,18 @@ export function liveMembers(cluster: Cluster, applySet: ApplySetRef, groupKinds:
   return listMembers(kubectlFor(cluster), applySet, groupKinds);
 }
 
-/** Prepares the cluster for an environment: what its admins provide, and its GPU nodes. */
-export function prepare(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport, options: { gpuNodes: boolean }): void {
+/**
+ * Prepares the cluster for an environment: the README's prerequisite commands; on the harness's control plane also
+ * the stand-ins for what the admins' tools install, and the GPU pools' nodes.
+ */
+export function prepare(cluster: Cluster, run: EnvRun, tree: string, report: PhaseReport, options: { standIns: boolean }): void {
   const meta = treeMetadata(tree);
   const cwd = fs.mkdtempSync(path.join(run.work, 'prerequisites-'));
-  runReadmePrerequisites(cluster, run.env, meta, cwd, run.log);
+  runReadmePrerequisites(cluster, run.env, meta, cwd, options.standIns, run.log);
+  if (!options.standIns) return;
   const apis = installAdminApis(cluster, meta);
   if (apis.length > 0) report.notes.push(`cluster admins' APIs stood in for: ${apis.join(', ')}`);
-  if (options.gpuNodes) {
+  {
     const nodes = createGpuNodes(cluster, run.env);
     if (nodes.length > 0) report.notes.push(`GPU nodes: ${nodes.join(', ')}`);
   }

@@ -95,14 +95,17 @@ export function installAdminApis(cluster: Cluster, tree: TreeMetadata): string[]
 
 /**
  * Runs the README's prerequisite commands for the environment (bash, -euo pipefail, kubectl = the cluster's, in
- * `cwd`, where they may write files), then
+ * `cwd`, where they may write files; with `standIns`, `htpasswd` and `flux install` stood in for), then
  * checks that every object the tree says the admins create exists: a README that forgets one fails here.
  */
-export function runReadmePrerequisites(cluster: Cluster, env: string, tree: TreeMetadata, cwd: string, log: (line: string) => void): void {
+export function runReadmePrerequisites(
+  cluster: Cluster, env: string, tree: TreeMetadata, cwd: string, standIns: boolean, log: (line: string) => void,
+): void {
   const script = readmePrerequisites(env);
   if (script !== undefined) {
     log(`README prerequisites for ${env}:\n${script}`);
-    const r = exec({ env: { ...cluster.env, PATH: `${shims(cluster)}:${cluster.env.PATH ?? ''}` } }, ['bash', '-euo', 'pipefail', '-c', script], { cwd });
+    const path = standIns ? `${shims(cluster)}:${cluster.env.PATH ?? ''}` : cluster.env.PATH ?? '';
+    const r = exec({ env: { ...cluster.env, PATH: path } }, ['bash', '-euo', 'pipefail', '-c', script], { cwd });
     if (r.status !== 0) throw new Error(`the README's prerequisite commands for ${env} failed: ${r.stderr.trim()}`);
   }
   const missing = tree.externalObjects.flatMap((o) => {

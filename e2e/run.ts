@@ -5,6 +5,7 @@
  *   npm run e2e                      # every overlay, every phase
  *   npm run e2e -- --env local       # one (repeatable)
  *   npm run e2e -- --phases install,reapply
+ *   npm run e2e -- --jobs 1                # one environment at a time (default 3, each on its own control plane)
  *   npm run e2e -- --existing --context kind-kfkit --env local   # a real cluster (scripts/kind-e2e.sh)
  *
  * Phases: install (prerequisites, one `kfkit apply` pass, every Service ready), reapply (empty diff, generations
@@ -12,11 +13,12 @@
  * (only what is listed as kept remains; with --include-data nothing), upgrade (the previous version's tree, then
  * this one: no error, no orphan). Writes e2e/report.json and prints a table; exit 1 when anything failed.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { listOverlays } from '../lib/config/load';
-import { Cluster, existingCluster, harnessEvents, kubectlOk, ROOT, startHarness } from './cluster';
+import { Cluster, exec, existingCluster, harnessEvents, kubectlOk, ROOT, startHarness } from './cluster';
 import {
   apply, changeAndPrune, checkInstalled, EnvRun, PhaseReport, prepare, reapply, removePreviousVersion, snapshot, synth, treeObjects,
   uninstall, upgrade,
@@ -33,10 +35,16 @@ interface Options {
   readonly context?: string;
   readonly timeoutSeconds: number;
   readonly report: string;
+  /** Environments run at once, each on its own control plane in its own process. */
+  readonly jobs: number;
+  /** Write only this environment's report as JSON (a child of a parallel run). */
+  readonly child: boolean;
+  /** A command (bash) run after each install, against the cluster: a real cluster's own checks (scripts/kind-e2e.sh). */
+  readonly afterInstall?: string;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`e2e: ${message}\nusage: npm run e2e -- [--env NAME]... [--phases ${PHASES.join(',')}] [--timeout S] [--existing [--context C]]\n`);
+  process.stderr.write(`e2e: ${message}\nusage: npm run e2e -- [--env NAME]... [--phases ${PHASES.join(',')}] [--timeout S] [--jobs N] [--existing [--context C] [--after-install CMD]]\n`);
   process.exit(2);
 }
 
@@ -47,6 +55,9 @@ function parseArgs(argv: readonly string[]): Options {
   let context: string | undefined;
   let timeoutSeconds = 180;
   let report = path.join(ROOT, 'e2e', 'report.json');
+  let jobs = 3;
+  let child = false;
+  let afterInstall: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? usage(`${argv[i - 1]} needs a value`);
     switch (argv[i]) {
@@ -62,13 +73,18 @@ function parseArgs(argv: readonly string[]): Options {
       case '--context': context = value(); break;
       case '--timeout': timeoutSeconds = Number(value()); break;
       case '--report': report = path.resolve(value()); break;
+      case '--jobs': jobs = Number(value()); break;
+      case '--child': child = true; break;
+      case '--after-install': afterInstall = value(); break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 10) usage('--timeout must be a whole number of seconds >= 10');
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) usage('--jobs must be a whole number from 1 to 8');
   const all = listOverlays(path.join(ROOT, 'overlays'));
   for (const e of envs) if (!all.includes(e)) usage(`--env ${e}: no overlays/${e}.yaml (allowed: ${all.join(', ')})`);
-  return { envs: envs.length > 0 ? envs : all, phases, existing, ...(context ? { context } : {}), timeoutSeconds, report };
+  return { envs: envs.length > 0 ? envs : all, phases, existing, ...(context ? { context } : {}), timeoutSeconds, report, jobs: existing ? 1 : jobs, child,
+    ...(afterInstall ? { afterInstall } : {}) };
 }
 
 /** The e2e must not reach anything but loopback: it runs in a network namespace that has nothing else. */
@@ -130,13 +146,18 @@ async function runEnv(env: string, options: Options): Promise<EnvReport> {
       let baseline = new Set<string>();
       const installed = await phase(phases, `${env}: install`, (r) => {
         tree = synth(c, run, path.join(work, 'current'));
-        prepare(c, run, tree, r, { gpuNodes: !options.existing });
+        prepare(c, run, tree, r, { standIns: !options.existing });
         baseline = snapshot(c);
         const t = Date.now();
         apply(c, run, tree);
         r.notes.push(`kfkit apply: ${Math.round((Date.now() - t) / 100) / 10} s`);
         r.objects = treeObjects(tree).length;
         checkInstalled(c, tree, r);
+        if (options.afterInstall) {
+          const after = exec(c, ['bash', '-euo', 'pipefail', '-c', options.afterInstall]);
+          run.log(after.stdout + after.stderr);
+          if (after.status !== 0) r.failures.push(`--after-install failed (exit ${after.status}): ${after.stderr.trim().split('\n').slice(-10).join('\n')}`);
+        }
       });
       if (want('reapply')) await (installed ? phase(phases, `${env}: reapply`, (r) => { reapply(c, run, tree, r); }) : skipped(phases, `${env}: reapply`));
       if (want('prune')) await (installed ? phase(phases, `${env}: prune`, (r) => { changeAndPrune(c, run, tree, r); }) : skipped(phases, `${env}: prune`));
@@ -147,7 +168,7 @@ async function runEnv(env: string, options: Options): Promise<EnvReport> {
       const c = await fresh();
       await phase(phases, `${env}: upgrade`, (r) => {
         const tree = synth(c, run, path.join(work, 'current'));
-        prepare(c, run, tree, r, { gpuNodes: !options.existing });
+        prepare(c, run, tree, r, { standIns: !options.existing });
         upgrade(c, run, tree, r);
         checkInstalled(c, tree, r);
       });
@@ -176,19 +197,56 @@ function printSummary(reports: readonly EnvReport[], registry: readonly StandIn[
   for (const s of registry) process.stdout.write(`- ${s.id}: replaces ${s.replaces}; unverified: ${s.unverified}\n`);
 }
 
+/**
+ * Runs environments in child processes, `jobs` at a time (each on its own control plane: the waits, not the CPU, take
+ * most of an environment's time), and collects their reports.
+ */
+async function runParallel(options: Options): Promise<EnvReport[]> {
+  const queue = [...options.envs];
+  const reports = new Map<string, EnvReport>();
+  const worker = async (): Promise<void> => {
+    for (let env = queue.shift(); env !== undefined; env = queue.shift()) {
+      const report = path.join(os.tmpdir(), `kfkit-e2e-${env}-${process.pid}.json`);
+      const args = [process.argv[1], '--child', '--env', env, '--phases', options.phases.join(','), '--timeout', String(options.timeoutSeconds), '--report', report];
+      const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const name = env;
+      child.stderr.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line !== '') process.stderr.write(line.startsWith('e2e: ') ? `${line}\n` : `e2e: ${name}: ${line}\n`);
+      });
+      const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? 1); }));
+      if (fs.existsSync(report)) {
+        reports.set(env, JSON.parse(fs.readFileSync(report, 'utf8')) as EnvReport);
+        fs.rmSync(report);
+      } else {
+        reports.set(env, { env, phases: [{ phase: `${env}: run`, ok: false, seconds: 0, failures: [`the run ended (exit ${code}) without a report`], notes: [] }], standIns: [], seconds: 0 });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.jobs, options.envs.length) }, worker));
+  return options.envs.map((e) => reports.get(e) as EnvReport);
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (!options.existing) assertLoopbackOnly();
-  const reports: EnvReport[] = [];
-  for (const env of options.envs) reports.push(await runEnv(env, options));
+  if (options.child) {
+    const [env] = options.envs;
+    fs.writeFileSync(options.report, JSON.stringify(await runEnv(env, options)));
+    return 0;
+  }
+  const t0 = Date.now();
+  let reports: EnvReport[] = [];
+  if (options.jobs > 1 && options.envs.length > 1) reports = await runParallel(options);
+  else for (const env of options.envs) reports.push(await runEnv(env, options));
   const registry = standIns();
   const ok = reports.every((e) => e.phases.every((p) => p.ok));
+  const seconds = Math.round((Date.now() - t0) / 1000);
   fs.writeFileSync(options.report, `${JSON.stringify({
-    ok, cluster: options.existing ? `existing${options.context ? ` (${options.context})` : ''}` : 'harness', phases: options.phases, envs: reports,
+    ok, seconds, cluster: options.existing ? `existing${options.context ? ` (${options.context})` : ''}` : 'harness', phases: options.phases, envs: reports,
     standIns: registry.map((s) => ({ id: s.id, replaces: s.replaces, how: s.how, unverified: s.unverified })),
   }, null, 2)}\n`);
   printSummary(reports, registry);
-  process.stdout.write(`\ne2e: ${ok ? 'passed' : 'FAILED'}; report ${path.relative(ROOT, options.report)}\n`);
+  process.stdout.write(`\ne2e: ${ok ? 'passed' : 'FAILED'} in ${seconds} s; report ${path.relative(ROOT, options.report)}\n`);
   return ok ? 0 : 1;
 }
 
