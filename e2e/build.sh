@@ -5,7 +5,9 @@
 # through managed charts. Go reuses its build cache, so a second run only relinks what changed.
 set -euo pipefail
 cd "$(dirname "$0")"
-bin=${KFKIT_E2E_BIN:-$PWD/.bin}
+# KFKIT_E2E_KUBERNETES=1.34 builds the oldest supported Kubernetes (module controlplane-1.34) into .bin-1.34.
+kube=${KFKIT_E2E_KUBERNETES:-}
+bin=${KFKIT_E2E_BIN:-$PWD/.bin${kube:+-$kube}}
 mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:-} -mod=readonly -buildvcs=false"
 
@@ -13,14 +15,16 @@ step() { local t0=$SECONDS; echo "e2e build: $1" >&2; shift; "$@"; echo "e2e bui
 
 # The Kubernetes release the control plane is built from: the version of k8s.io/kubernetes in go.mod, stamped into
 # the binaries the way Kubernetes' own build does, so /version and kubectl version report it.
-kube_version=$(cd controlplane && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+cp=controlplane${kube:+-$kube}
+[ -d "$cp" ] || { echo "e2e build: no module $cp for Kubernetes $kube" >&2; exit 2; }
+kube_version=$(cd "$cp" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
 minor=${kube_version#v1.}; minor=${minor%%.*}
 ld="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ld+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
 done
 
-step "kcp ($kube_version)" bash -c "cd controlplane && go build -trimpath -ldflags '$ld' -o '$bin/kcp' ."
+step "kcp ($kube_version)" bash -c "cd $cp && go build -trimpath -ldflags '$ld' -o '$bin/kcp' ."
 for name in kubectl; do ln -sf kcp "$bin/$name"; done
 step "kwok" bash -c "cd kwok && go build -trimpath -ldflags '-s -w' -o '$bin/kwok' sigs.k8s.io/kwok/cmd/kwok"
 step "certmanager" bash -c "cd certmanager && go build -trimpath -ldflags '-s -w' -o '$bin/certmanager' ."

@@ -51,9 +51,10 @@ export function kubectlOk(cluster: Cluster, args: readonly string[], input?: str
   return r.stdout;
 }
 
-/** Where the e2e's programs are built (e2e/build.sh). */
+/** Where the e2e's programs are built (e2e/build.sh; per Kubernetes version with KFKIT_E2E_KUBERNETES). */
 export function binDir(): string {
-  return process.env.KFKIT_E2E_BIN ?? path.join(ROOT, 'e2e', '.bin');
+  const kube = process.env.KFKIT_E2E_KUBERNETES;
+  return process.env.KFKIT_E2E_BIN ?? path.join(ROOT, 'e2e', kube ? `.bin-${kube}` : '.bin');
 }
 
 /** Where the generated CRDs are (e2e/build.sh). */

@@ -220,7 +220,8 @@ export function changeOverlay(text: string): { text: string; description: string
     [['gpu', 'dcgmExporter', 'enabled'], 'the DCGM exporter disabled'],
     [['addons', 'clusterAutoscaler', 'enabled'], 'the cluster autoscaler disabled'],
   ];
-  const component = candidates.find(([p]) => doc.getIn(p) === true);
+  // On when the overlay says so, or when it configures the component without switching it off (the stack turns it on).
+  const component = candidates.find(([p]) => doc.getIn(p) === true || (doc.hasIn(p.slice(0, -1)) && doc.getIn(p) === undefined));
   if (component) {
     doc.setIn(component[0], false);
     changes.push(component[1]);
