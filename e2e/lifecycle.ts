@@ -173,6 +173,70 @@ export function checkGatewaySelectors(cluster: Cluster, tree: string, report: Ph
   }
 }
 
+/** A pod that meets Pod Security `restricted`, with `extra` merged into its container. */
+function probePod(namespace: string, name: string, container: Record<string, unknown> = {}, labels: Record<string, string> = {}): string {
+  return JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { 'e2e.kfkit.dev/probe': 'true', ...labels } },
+    spec: {
+      securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{
+        name: 'probe', image: 'registry.k8s.io/pause:3.10',
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }, ...container,
+      }],
+    },
+  });
+}
+
+/**
+ * Real admission, on purpose: a pod that breaks its namespace's Pod Security level is refused (and a compliant one
+ * admitted, so the refusal is Pod Security's); in a profile namespace a pod that sets no resources gets the
+ * LimitRange's defaults and is admitted, and pods beyond the quota are refused.
+ */
+export function checkAdmission(cluster: Cluster, tree: string, report: PhaseReport): void {
+  const objects = treeObjects(tree);
+  const guarded = objects.find((o) => o.kind === 'Namespace' && ['baseline', 'restricted'].includes(o.metadata.labels?.['pod-security.kubernetes.io/enforce'] ?? ''));
+  if (guarded) {
+    const ns = guarded.metadata.name;
+    const level = guarded.metadata.labels?.['pod-security.kubernetes.io/enforce'] ?? '';
+    const bad = kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], probePod(ns, 'e2e-privileged', { securityContext: { privileged: true } }));
+    if (bad.status === 0 || !/violates PodSecurity/.test(bad.stderr)) report.failures.push(`a privileged pod in ${ns} (Pod Security ${level}) was not refused by Pod Security: ${bad.stderr.trim()}`);
+    const good = kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], probePod(ns, 'e2e-compliant', { resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '16Mi' } } }));
+    if (good.status !== 0) report.failures.push(`a pod meeting Pod Security restricted was refused in ${ns}: ${good.stderr.trim()}`);
+    else report.notes.push(`Pod Security ${level} in ${ns}: privileged pod refused, compliant pod admitted`);
+  }
+  const profile = objects.find((o) => o.kind === 'Profile' && o.apiVersion.startsWith('kubeflow.org/'));
+  if (!profile) return;
+  const ns = profile.metadata.name;
+  const hard = (profile.spec as { resourceQuotaSpec?: { hard?: Record<string, string> } } | undefined)?.resourceQuotaSpec?.hard ?? {};
+  const cpu = Number(hard['requests.cpu']);
+  if (!Number.isFinite(cpu) || cpu < 2) {
+    report.failures.push(`profile ${ns}: the check needs a whole-number requests.cpu quota of at least 2, it has ${hard['requests.cpu'] ?? 'none'}`);
+    return;
+  }
+  // The quota is in force once the quota controller has counted the namespace.
+  for (let i = 0; i < 60 && kubectl(cluster, ['get', 'resourcequota', 'kf-resource-quota', '-n', ns, '-o', 'jsonpath={.status.hard.requests\\.cpu}']).stdout === ''; i++) {
+    exec(cluster, ['sleep', '0.5']);
+  }
+  const defaults = kubectl(cluster, ['create', '--dry-run=server', '-o', 'json', '-f', '-'], probePod(ns, 'e2e-defaults'));
+  if (defaults.status !== 0) {
+    report.failures.push(`profile ${ns}: a pod without resources was refused (the LimitRange should give it defaults): ${defaults.stderr.trim()}`);
+  } else {
+    type Resources = { requests?: Record<string, string>; limits?: Record<string, string> } | undefined;
+    const resources = (JSON.parse(defaults.stdout) as { spec: { containers: { resources?: Resources }[] } }).spec.containers[0].resources;
+    if (!resources?.requests?.cpu || !resources.limits?.memory) report.failures.push(`profile ${ns}: the LimitRange gave no defaults: ${JSON.stringify(resources)}`);
+    else report.notes.push(`profile ${ns}: a pod without resources got the LimitRange's ${JSON.stringify(resources)} and was admitted`);
+  }
+  // Two pods, each within the LimitRange's maxima, together over the CPU quota: the second is refused.
+  const half = Math.ceil(cpu / 2) + (cpu % 2 === 0 ? 1 : 0);
+  const sized = (name: string) => probePod(ns, name, { resources: { requests: { cpu: String(half), memory: '64Mi' }, limits: { cpu: String(half), memory: '64Mi' } } });
+  const first = kubectl(cluster, ['create', '-f', '-'], sized('e2e-quota-1'));
+  const second = first.status === 0 ? kubectl(cluster, ['create', '-f', '-'], sized('e2e-quota-2')) : first;
+  kubectl(cluster, ['delete', 'pods', '-n', ns, '-l', 'e2e.kfkit.dev/probe=true', '--wait=false']);
+  if (first.status !== 0) report.failures.push(`profile ${ns}: a pod requesting ${half} CPU (quota ${cpu}) was refused: ${first.stderr.trim()}`);
+  else if (second.status === 0 || !/exceeded quota/.test(second.stderr)) report.failures.push(`profile ${ns}: a second pod of ${half} CPU (quota ${cpu}) was not refused by the quota: ${second.stderr.trim()}`);
+  else report.notes.push(`profile ${ns}: quota requests.cpu=${cpu}: a pod of ${half} CPU admitted, a second refused (exceeded quota)`);
+}
+
 /** The generation of every live member of the tree's ApplySet. */
 function generations(cluster: Cluster, tree: string): Map<string, string> {
   const meta = treeMetadata(tree);

@@ -20,7 +20,7 @@ import * as path from 'path';
 import { listOverlays } from '../lib/config/load';
 import { Cluster, exec, existingCluster, harnessEvents, kubectlOk, ROOT, startHarness } from './cluster';
 import {
-  apply, changeAndPrune, checkInstalled, EnvRun, PhaseReport, prepare, reapply, removePreviousVersion, snapshot, synth, treeObjects,
+  apply, changeAndPrune, checkAdmission, checkInstalled, EnvRun, PhaseReport, prepare, reapply, removePreviousVersion, snapshot, synth, treeObjects,
   uninstall, upgrade,
 } from './lifecycle';
 import { StandIn, standIns } from './prerequisites';
@@ -153,6 +153,7 @@ async function runEnv(env: string, options: Options): Promise<EnvReport> {
         r.notes.push(`kfkit apply: ${Math.round((Date.now() - t) / 100) / 10} s`);
         r.objects = treeObjects(tree).length;
         checkInstalled(c, tree, r);
+        checkAdmission(c, tree, r);
         if (options.afterInstall) {
           const after = exec(c, ['bash', '-euo', 'pipefail', '-c', options.afterInstall]);
           run.log(after.stdout + after.stderr);

@@ -154,6 +154,14 @@ func (c *chartStandIns) apply(ctx context.Context, gvr schema.GroupVersionResour
 	fail := func(err error) {
 		c.log.add(event{Kind: "harness-error", StandIn: s.ID, Namespace: u.GetNamespace(), Name: u.GetName(), Detail: err.Error()})
 	}
+	if s.Action.Type == "profile-quota" {
+		if err := c.profileQuota(ctx, u); err != nil {
+			fail(err)
+			return
+		}
+		c.log.add(event{Kind: "stand-in", StandIn: s.ID, Name: u.GetName(), Detail: s.How})
+		return
+	}
 	for _, crd := range s.Action.CRDs {
 		if err := installCRDs(ctx, c.dyn, c.crdDir, crd, s.ID); err != nil {
 			fail(err)
@@ -298,6 +306,25 @@ func permissiveCRD(spec string) (*unstructured.Unstructured, error) {
 	}
 	u := &unstructured.Unstructured{}
 	return u, json.Unmarshal(data, &u.Object)
+}
+
+// profileQuota writes what Kubeflow's profile controller does with a Profile's resourceQuotaSpec: the ResourceQuota
+// kf-resource-quota in the profile's namespace (profile_controller.go updateResourceQuota).
+func (c *chartStandIns) profileQuota(ctx context.Context, u *unstructured.Unstructured) error {
+	spec, found, err := unstructured.NestedMap(u.Object, "spec", "resourceQuotaSpec")
+	if err != nil || !found {
+		return err
+	}
+	quota := map[string]any{
+		"apiVersion": "v1", "kind": "ResourceQuota",
+		"metadata": map[string]any{"name": "kf-resource-quota", "namespace": u.GetName()},
+		"spec":     spec,
+	}
+	data, _ := json.Marshal(quota)
+	force := true
+	_, err = c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "resourcequotas"}).Namespace(u.GetName()).
+		Patch(ctx, "kf-resource-quota", types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: "kfkit-e2e-profile-controller", Force: &force})
+	return err
 }
 
 // markHealthy writes what the real controller would once the release is installed: Flux's Ready condition and

@@ -40,7 +40,8 @@ type matchRule struct {
 type action struct {
 	// Type: succeed (the Job's pod ends with exit 0), chart (CRDs installed, processes started, release Ready),
 	// cache-deployer (what KFP's cache deployer does, as its ServiceAccount), crds (CRDs only: the e2e runner
-	// installs them before the install, as the cluster's admins would).
+	// installs them before the install, as the cluster's admins would), profile-quota (a Profile's ResourceQuota,
+	// as Kubeflow's profile controller writes it).
 	Type string `json:"type"`
 	// CRDs: "generated:<family>" (controller-gen output of the family's Go API types, made at test time) or
 	// "permissive:<group>/<version>/<Kind>/<plural>[/Cluster]" (a CRD that accepts any object: no Go types to generate from).
