@@ -10,6 +10,7 @@ import { ApplySetRef } from '../lib/core/applyset';
 import { groupKind } from '../lib/synth/collect';
 import { Kubectl } from '../lib/synth/kubectl';
 import { listMembers, ObjectRef, refId, refOf } from '../lib/synth/lifecycle';
+import { tryParseQuantity } from '../lib/core/quantity';
 import { loadDist } from '../lib/validate/load';
 import { K8sObject } from '../lib/validate/types';
 import { Cluster, exec, harnessEvents, kubectl, kubectlOk, ROOT } from './cluster';
@@ -208,11 +209,17 @@ export function checkAdmission(cluster: Cluster, tree: string, report: PhaseRepo
   if (!profile) return;
   const ns = profile.metadata.name;
   const hard = (profile.spec as { resourceQuotaSpec?: { hard?: Record<string, string> } } | undefined)?.resourceQuotaSpec?.hard ?? {};
-  const cpu = Number(hard['requests.cpu']);
-  if (!Number.isFinite(cpu) || cpu < 2) {
-    report.failures.push(`profile ${ns}: the check needs a whole-number requests.cpu quota of at least 2, it has ${hard['requests.cpu'] ?? 'none'}`);
+  const quota = tryParseQuantity(hard['requests.cpu'] ?? '');
+  const limitRange = objects.find((o) => o.kind === 'LimitRange' && o.metadata.namespace === ns);
+  const maxCpu = (limitRange?.spec as { limits?: { type: string; max?: Record<string, string> }[] } | undefined)?.limits
+    ?.find((l) => l.type === 'Container')?.max?.cpu;
+  if (quota === undefined) {
+    report.failures.push(`profile ${ns}: the admission check needs a requests.cpu quota`);
     return;
   }
+  // Pods each within the LimitRange's maximum, together just over the CPU quota: the last is refused.
+  const size = Math.min(quota, tryParseQuantity(maxCpu ?? '') ?? quota);
+  const count = Math.floor(quota / size) + 1;
   // The quota is in force once the quota controller has counted the namespace.
   for (let i = 0; i < 60 && kubectl(cluster, ['get', 'resourcequota', 'kf-resource-quota', '-n', ns, '-o', 'jsonpath={.status.hard.requests\\.cpu}']).stdout === ''; i++) {
     exec(cluster, ['sleep', '0.5']);
@@ -226,15 +233,24 @@ export function checkAdmission(cluster: Cluster, tree: string, report: PhaseRepo
     if (!resources?.requests?.cpu || !resources.limits?.memory) report.failures.push(`profile ${ns}: the LimitRange gave no defaults: ${JSON.stringify(resources)}`);
     else report.notes.push(`profile ${ns}: a pod without resources got the LimitRange's ${JSON.stringify(resources)} and was admitted`);
   }
-  // Two pods, each within the LimitRange's maxima, together over the CPU quota: the second is refused.
-  const half = Math.ceil(cpu / 2) + (cpu % 2 === 0 ? 1 : 0);
-  const sized = (name: string) => probePod(ns, name, { resources: { requests: { cpu: String(half), memory: '64Mi' }, limits: { cpu: String(half), memory: '64Mi' } } });
-  const first = kubectl(cluster, ['create', '-f', '-'], sized('e2e-quota-1'));
-  const second = first.status === 0 ? kubectl(cluster, ['create', '-f', '-'], sized('e2e-quota-2')) : first;
+  const millicores = `${Math.round(size * 1000)}m`;
+  const sized = (name: string) => probePod(ns, name, { resources: { requests: { cpu: millicores, memory: '64Mi' }, limits: { cpu: millicores, memory: '64Mi' } } });
+  const results = [];
+  for (let i = 1; i <= count; i++) {
+    const r = kubectl(cluster, ['create', '-f', '-'], sized(`e2e-quota-${i}`));
+    results.push(r);
+    if (r.status !== 0) break;
+  }
   kubectl(cluster, ['delete', 'pods', '-n', ns, '-l', 'e2e.kfkit.dev/probe=true', '--wait=false']);
-  if (first.status !== 0) report.failures.push(`profile ${ns}: a pod requesting ${half} CPU (quota ${cpu}) was refused: ${first.stderr.trim()}`);
-  else if (second.status === 0 || !/exceeded quota/.test(second.stderr)) report.failures.push(`profile ${ns}: a second pod of ${half} CPU (quota ${cpu}) was not refused by the quota: ${second.stderr.trim()}`);
-  else report.notes.push(`profile ${ns}: quota requests.cpu=${cpu}: a pod of ${half} CPU admitted, a second refused (exceeded quota)`);
+  const admitted = results.filter((r) => r.status === 0).length;
+  const last = results[results.length - 1];
+  if (admitted !== count - 1) {
+    report.failures.push(`profile ${ns}: ${admitted} pod(s) of ${millicores} CPU admitted under a quota of ${quota} CPU, expected ${count - 1}: ${last.stderr.trim()}`);
+  } else if (!/exceeded quota/.test(last.stderr)) {
+    report.failures.push(`profile ${ns}: pod ${count} of ${millicores} CPU (quota ${quota} CPU) was not refused by the quota: ${last.stderr.trim()}`);
+  } else {
+    report.notes.push(`profile ${ns}: quota requests.cpu=${quota}: ${admitted} pod(s) of ${millicores} admitted, one more refused (exceeded quota)`);
+  }
 }
 
 /** The generation of every live member of the tree's ApplySet. */
