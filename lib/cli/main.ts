@@ -326,26 +326,23 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
       setExit(EXIT.ok);
     });
 
-  cmd.command('apply')
-    .description('install dist/<env>/ with kubectl in one ordered pass (server-side apply per wave, readiness waits between), then prune what the tree no longer renders')
+  /** Options of the commands that act on a cluster with a synthesized tree. */
+  const onCluster = (c: Command, dryRun: string, timeout: string): Command => c
     .addOption(envOption())
     .option('-o, --out <dir>', 'output root the tree was synthesized to', 'dist')
-    .option('--dry-run', 'print the kubectl commands instead of running them')
+    .option('--dry-run', dryRun)
     .option('--context <name>', 'kubectl context')
-    .option('--timeout <seconds>', 'wait per object', '600')
-    .option('--kubectl <path>', 'kubectl binary', 'kubectl')
+    .option('--timeout <seconds>', timeout, '600')
+    .option('--kubectl <path>', 'kubectl binary', 'kubectl');
+
+  onCluster(cmd.command('apply'), 'print the kubectl commands instead of running them', 'wait per object')
+    .description('install dist/<env>/ with kubectl in one ordered pass (server-side apply per wave, readiness waits between), then prune what the tree no longer renders')
     .option('--no-prune', 'keep the objects an earlier apply installed that this tree no longer renders')
     .option('--prune-data', 'prune protected data too (PVCs and the namespaces that hold them) when no longer rendered')
     .action((opts: ApplyOptions) => { setExit(applyCommand(io, opts)); });
 
-  cmd.command('uninstall')
+  onCluster(cmd.command('uninstall'), 'print the kubectl commands instead of running them (reads the cluster)', 'wait per step')
     .description('delete what `apply` installed, in reverse wave order (waiting for finalizers); keeps protected data and lists it')
-    .addOption(envOption())
-    .option('-o, --out <dir>', 'output root the tree was synthesized to', 'dist')
-    .option('--dry-run', 'print the kubectl commands instead of running them (reads the cluster)')
-    .option('--context <name>', 'kubectl context')
-    .option('--timeout <seconds>', 'wait per step', '600')
-    .option('--kubectl <path>', 'kubectl binary', 'kubectl')
     .option('--include-data', 'delete protected data too: PVCs, the namespaces that hold them, their generated credentials')
     .action((opts: UninstallOptions) => { setExit(uninstallCommand(io, opts)); });
 
