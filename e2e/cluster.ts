@@ -88,12 +88,20 @@ export async function startHarness(state: string): Promise<Cluster> {
     if (status.exited) break;
     await sleep(100);
   }
-  if (!fs.existsSync(ready)) {
-    child.kill('SIGTERM');
+  let info: { kubeconfig: string } | undefined;
+  try {
+    if (fs.existsSync(ready)) info = JSON.parse(fs.readFileSync(ready, 'utf8')) as { kubeconfig: string };
+  } catch (e) {
+    child.kill('SIGKILL');
+    process.removeListener('exit', stopOnExit);
+    throw new Error(`the harness's ${ready} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!info) {
+    child.kill('SIGKILL');
+    process.removeListener('exit', stopOnExit);
     const tail = fs.readFileSync(path.join(state, 'harness.log'), 'utf8').split('\n').slice(-20).join('\n');
     throw new Error(`the control plane did not come up (state ${state}):\n${tail}`);
   }
-  const info = JSON.parse(fs.readFileSync(ready, 'utf8')) as { kubeconfig: string };
   return {
     env: { ...process.env, KUBECONFIG: info.kubeconfig, PATH: `${bin}:${process.env.PATH ?? ''}` },
     kubectl: path.join(bin, 'kubectl'),
@@ -129,5 +137,7 @@ export function harnessEvents(cluster: Cluster): HarnessEvent[] {
   if (!cluster.state) return [];
   const file = path.join(cluster.state, 'events.jsonl');
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as HarnessEvent);
+  // Only whole lines: the harness may be writing the last one.
+  const lines = fs.readFileSync(file, 'utf8').split('\n').slice(0, -1);
+  return lines.filter((l) => l !== '').map((l) => JSON.parse(l) as HarnessEvent);
 }

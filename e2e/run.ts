@@ -37,6 +37,8 @@ interface Options {
   readonly report: string;
   /** Environments run at once, each on its own control plane in its own process. */
   readonly jobs: number;
+  /** Seconds an environment's run may take in all before it is ended and reported as failed. */
+  readonly deadlineSeconds: number;
   /** Write only this environment's report as JSON (a child of a parallel run). */
   readonly child: boolean;
   /** A command (bash) run after each install, against the cluster: a real cluster's own checks (scripts/kind-e2e.sh). */
@@ -44,7 +46,7 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`e2e: ${message}\nusage: npm run e2e -- [--env NAME]... [--phases ${PHASES.join(',')}] [--timeout S] [--jobs N] [--existing [--context C] [--after-install CMD]]\n`);
+  process.stderr.write(`e2e: ${message}\nusage: npm run e2e -- [--env NAME]... [--phases ${PHASES.join(',')}] [--timeout S] [--deadline S] [--jobs N] [--existing [--context C] [--after-install CMD]]\n`);
   process.exit(2);
 }
 
@@ -56,6 +58,7 @@ function parseArgs(argv: readonly string[]): Options {
   let timeoutSeconds = 180;
   let report = path.join(ROOT, 'e2e', 'report.json');
   let jobs = 3;
+  let deadlineSeconds = 1200;
   let child = false;
   let afterInstall: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -74,17 +77,21 @@ function parseArgs(argv: readonly string[]): Options {
       case '--timeout': timeoutSeconds = Number(value()); break;
       case '--report': report = path.resolve(value()); break;
       case '--jobs': jobs = Number(value()); break;
+      case '--deadline': deadlineSeconds = Number(value()); break;
       case '--child': child = true; break;
       case '--after-install': afterInstall = value(); break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 10) usage('--timeout must be a whole number of seconds >= 10');
+  if (!Number.isInteger(deadlineSeconds) || deadlineSeconds < 60) usage('--deadline must be a whole number of seconds >= 60');
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) usage('--jobs must be a whole number from 1 to 8');
   const all = listOverlays(path.join(ROOT, 'overlays'));
   for (const e of envs) if (!all.includes(e)) usage(`--env ${e}: no overlays/${e}.yaml (allowed: ${all.join(', ')})`);
-  return { envs: envs.length > 0 ? envs : all, phases, existing, ...(context ? { context } : {}), timeoutSeconds, report, jobs: existing ? 1 : jobs, child,
-    ...(afterInstall ? { afterInstall } : {}) };
+  return {
+    envs: envs.length > 0 ? envs : all, phases, existing, ...(context ? { context } : {}), timeoutSeconds, report, jobs: existing ? 1 : jobs,
+    deadlineSeconds, child, ...(afterInstall ? { afterInstall } : {}),
+  };
 }
 
 /** The e2e must not reach anything but loopback: it runs in a network namespace that has nothing else. */
@@ -175,6 +182,11 @@ async function runEnv(env: string, options: Options): Promise<EnvReport> {
       });
       noteStandIns(c);
     }
+  } catch (e) {
+    // Outside a phase (starting a control plane, reading its events): the environment fails, the run goes on.
+    if (!(e instanceof Error)) throw e;
+    phases.push({ phase: `${env}: run`, ok: false, seconds: 0, failures: [`the run stopped: ${e.message}`], notes: [] });
+    process.stderr.write(`e2e: ${env}: the run stopped: ${e.message}\n`);
   } finally {
     await cluster?.stop();
     removePreviousVersion(run);
@@ -200,27 +212,38 @@ function printSummary(reports: readonly EnvReport[], registry: readonly StandIn[
 
 /**
  * Runs environments in child processes, `jobs` at a time (each on its own control plane: the waits, not the CPU, take
- * most of an environment's time), and collects their reports.
+ * most of an environment's time), and collects their reports. A child that outlives the deadline is ended (it ends
+ * its control plane on the way out) and its environment reported as failed, so a stuck run cannot hold CI.
  */
-async function runParallel(options: Options): Promise<EnvReport[]> {
+async function runChildren(options: Options): Promise<EnvReport[]> {
   const queue = [...options.envs];
   const reports = new Map<string, EnvReport>();
   const worker = async (): Promise<void> => {
     for (let env = queue.shift(); env !== undefined; env = queue.shift()) {
       const report = path.join(os.tmpdir(), `kfkit-e2e-${env}-${process.pid}.json`);
-      const args = [process.argv[1], '--child', '--env', env, '--phases', options.phases.join(','), '--timeout', String(options.timeoutSeconds), '--report', report];
+      const args = [process.argv[1], '--child', '--env', env, '--phases', options.phases.join(','), '--timeout', String(options.timeoutSeconds),
+        '--report', report,
+        ...(options.existing ? ['--existing', ...(options.context ? ['--context', options.context] : [])] : []),
+        ...(options.afterInstall ? ['--after-install', options.afterInstall] : [])];
       const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       const name = env;
       child.stderr.on('data', (chunk: Buffer) => {
         for (const line of chunk.toString().split('\n')) if (line !== '') process.stderr.write(line.startsWith('e2e: ') ? `${line}\n` : `e2e: ${name}: ${line}\n`);
       });
-      const code = await new Promise<number>((resolve) => child.on('close', (c) => { resolve(c ?? 1); }));
-      if (fs.existsSync(report)) {
-        reports.set(env, JSON.parse(fs.readFileSync(report, 'utf8')) as EnvReport);
-        fs.rmSync(report);
-      } else {
-        reports.set(env, { env, phases: [{ phase: `${env}: run`, ok: false, seconds: 0, failures: [`the run ended (exit ${code}) without a report`], notes: [] }], standIns: [], seconds: 0 });
-      }
+      const state = { overdue: false };
+      const deadline = setTimeout(() => {
+        state.overdue = true;
+        process.stderr.write(`e2e: ${name}: still running after ${options.deadlineSeconds} s (--deadline): ending it\n`);
+        child.kill('SIGTERM');
+        setTimeout(() => { child.kill('SIGKILL'); }, 30_000).unref();
+      }, options.deadlineSeconds * 1000);
+      const code = await new Promise<number>((resolve) => child.on('exit', (c) => { resolve(c ?? 1); }));
+      clearTimeout(deadline);
+      const written = fs.existsSync(report) ? fs.readFileSync(report, 'utf8') : '';
+      fs.rmSync(report, { force: true });
+      const why = state.overdue ? `ended after the --deadline of ${options.deadlineSeconds} s` : `the run ended (exit ${code}) without a report`;
+      reports.set(env, written !== '' && !state.overdue ? JSON.parse(written) as EnvReport
+        : { env, phases: [{ phase: `${env}: run`, ok: false, seconds: 0, failures: [why], notes: [] }], standIns: [], seconds: 0 });
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.jobs, options.envs.length) }, worker));
@@ -231,14 +254,16 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   if (!options.existing) assertLoopbackOnly();
   if (options.child) {
+    // Ended on the deadline: exit through 'exit' so the control plane is stopped too.
+    process.on('SIGTERM', () => { process.exit(143); });
     const [env] = options.envs;
-    fs.writeFileSync(options.report, JSON.stringify(await runEnv(env, options)));
+    const tmp = `${options.report}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(await runEnv(env, options)));
+    fs.renameSync(tmp, options.report);
     return 0;
   }
   const t0 = Date.now();
-  let reports: EnvReport[] = [];
-  if (options.jobs > 1 && options.envs.length > 1) reports = await runParallel(options);
-  else for (const env of options.envs) reports.push(await runEnv(env, options));
+  const reports = await runChildren(options);
   const registry = standIns();
   const ok = reports.every((e) => e.phases.every((p) => p.ok));
   const seconds = Math.round((Date.now() - t0) / 1000);
@@ -251,7 +276,8 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+// Exits explicitly: anything a failed step left running (a control plane, a timer) must not keep the run alive.
+main().then((code) => { process.exit(code); }, (e: unknown) => {
   process.stderr.write(`e2e: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
+  process.exit(1);
 });

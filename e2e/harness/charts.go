@@ -141,9 +141,10 @@ func (c *chartStandIns) release(ctx context.Context, gvr schema.GroupVersionReso
 	c.apply(ctx, gvr, u, s)
 }
 
-// apply performs a stand-in once per object generation: CRDs, processes, then the object's health.
+// apply performs a stand-in once per object generation: CRDs, processes, then the object's health. The key holds the
+// UID: an object deleted (pruned) and created again starts over at generation 1.
 func (c *chartStandIns) apply(ctx context.Context, gvr schema.GroupVersionResource, u *unstructured.Unstructured, s *standIn) {
-	key := fmt.Sprintf("%s/%s/%s/%d", gvr.Resource, u.GetNamespace(), u.GetName(), u.GetGeneration())
+	key := fmt.Sprintf("%s/%s/%s/%s/%d", gvr.Resource, u.GetNamespace(), u.GetName(), u.GetUID(), u.GetGeneration())
 	c.mu.Lock()
 	if c.done[key] {
 		c.mu.Unlock()

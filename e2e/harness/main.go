@@ -74,6 +74,14 @@ func up(args []string) error {
 	if err := os.MkdirAll(*state, 0o755); err != nil {
 		return err
 	}
+	// End with whoever started us, however it ends (a runner killed on its deadline cannot ask us to stop).
+	parent := os.Getppid()
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0); errno != 0 {
+		return fmt.Errorf("prctl(PR_SET_PDEATHSIG): %v", errno)
+	}
+	if os.Getppid() != parent {
+		return fmt.Errorf("the process that started the harness has ended")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	started := time.Now()
@@ -112,7 +120,12 @@ func up(args []string) error {
 		"kubeconfig": cl.kubeconfig, "server": cl.server, "pid": os.Getpid(), "state": *state,
 		"seconds": time.Since(started).Seconds(),
 	}, "", "  ")
-	if err := os.WriteFile(filepath.Join(*state, "ready.json"), ready, 0o644); err != nil {
+	// Written whole then renamed: the e2e polls for the file and reads it as soon as it exists.
+	tmp := filepath.Join(*state, ".ready.json.tmp")
+	if err := os.WriteFile(tmp, ready, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(*state, "ready.json")); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "harness: control plane ready in %.1fs; kubeconfig %s\n", time.Since(started).Seconds(), cl.kubeconfig)
