@@ -120,11 +120,17 @@ export class KubeflowPlatform extends Chart {
       helmDelivery: helmDelivery(config),
     });
     // Standalone Pipelines runs users' pipeline steps (arbitrary images) in the platform namespace: enforce `baseline`
-    // there, as upstream does for profile namespaces, and warn/audit `restricted`. kfkit's own pods meet `restricted`.
+    // there, as upstream does for profile namespaces, and warn/audit `restricted`. Multi-user runs them in the profiles'
+    // namespaces, so the platform namespace, where only kfkit's own pods run, enforces `restricted`.
+    const stepsHere = config.pipelines.enabled && config.pipelines.mode === 'standalone';
     this.platformNamespace = new PlatformNamespace(this, 'Namespace', {
       name: config.namespace,
-      podSecurity: config.pipelines.enabled ? 'baseline' : 'restricted',
+      podSecurity: stepsHere ? 'baseline' : 'restricted',
       podSecurityWarn: 'restricted',
+      ...(stepsHere ? {
+        podSecurityReason: 'standalone Pipelines runs users\' pipeline steps here, from images kfkit does not control (often root): baseline '
+          + 'as upstream enforces where users\' pods run; kfkit\'s own pods meet restricted, which is warned and audited',
+      } : {}),
     });
     this.context.protect(this.platformNamespace.resource, 'holds the platform data volumes');
     new ApplySetParent(this, 'ApplySet', { namespace: config.namespace });

@@ -9,6 +9,7 @@ import {
   GPU_POOL_LABEL, GPU_RESOURCE, gpuNodeAffinity, gpuNodeSelector, gpuPool, GpuPool, gpuQuotaIssues, gpuResources, gpuTolerations, withGpus,
 } from '../lib/core/gpu';
 import { ImageCatalog } from '../lib/core/images';
+import { POD_SECURITY_REASON_ANNOTATION } from '../lib/core/namespace';
 import { KubeflowPlatform } from '../lib/platform';
 import { podTemplate } from '../lib/core/workload';
 import { collect, Synthesized } from '../lib/synth/collect';
@@ -198,7 +199,7 @@ describe('NVIDIA device plugin', () => {
   test('its namespace enforces privileged with the reason, is default-deny, and admits system-node-critical pods', () => {
     const ns = find(s, 'Namespace', 'gpu-system');
     expect(ns?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
-    expect(ns?.metadata.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/^GPU node agents need the host: the NVIDIA device plugin/);
+    expect(ns?.metadata.annotations?.[POD_SECURITY_REASON_ANNOTATION]).toMatch(/^GPU node agents need the host: the NVIDIA device plugin/);
     expect(s.objects.filter((o) => o.manifest.kind === 'NetworkPolicy' && o.manifest.metadata.namespace === 'gpu-system').map((o) => o.manifest.metadata.name).sort())
       .toEqual(['allow-dns', 'default-deny']);
     expect((find(s, 'ResourceQuota', 'critical-pods')?.spec as { scopeSelector: unknown }).scopeSelector)
@@ -286,7 +287,7 @@ describe('DCGM exporter', () => {
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
       ports: [{ port: 9400, protocol: 'TCP' }],
     }]);
-    expect(find(s, 'Namespace', 'gpu-system')?.metadata.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/device plugin .*; the DCGM exporter/);
+    expect(find(s, 'Namespace', 'gpu-system')?.metadata.annotations?.[POD_SECURITY_REASON_ANNOTATION]).toMatch(/device plugin .*; the DCGM exporter/);
   });
 
   test('with bundled pools only, the exporter alone makes the namespace', () => {

@@ -8,7 +8,7 @@ import { PRIVILEGED_REASON_ANNOTATION } from '../lib/core/exceptions';
 import { HelmDelivery } from '../lib/core/helm';
 import { ExtensionProvider, ISTIO_SECURITY_API } from '../lib/core/mesh';
 import { ImageCatalog } from '../lib/core/images';
-import { PlatformNamespace } from '../lib/core/namespace';
+import { PlatformNamespace, POD_SECURITY_REASON_ANNOTATION } from '../lib/core/namespace';
 import { collect, Synthesized } from '../lib/synth/collect';
 import { validate } from '../lib/validate/harness';
 import { K8sObject, PlacedObject } from '../lib/validate/types';
@@ -60,7 +60,7 @@ function get(s: Synthesized, kind: string, name: string, namespace?: string): Pl
 }
 const spec = (o: PlacedObject): unknown => (o.manifest as K8sObject & { spec: unknown }).spec;
 /** The parts of the specs these tests read. */
-interface ReleaseSpec { readonly values: unknown; readonly chart: { readonly spec: unknown }; readonly dependsOn?: unknown }
+interface ReleaseSpec { readonly values: unknown; readonly chart: { readonly spec: unknown }; readonly dependsOn?: unknown; readonly targetNamespace?: string }
 interface ApplicationSpec { readonly destination: { readonly namespace: string }; readonly source: { readonly helm: { readonly valuesObject: IstiodValues } } }
 interface PolicySpec { readonly podSelector: unknown; readonly egress: readonly { readonly ports?: unknown }[] }
 const releaseSpec = (o: PlacedObject): ReleaseSpec => spec(o) as ReleaseSpec;
@@ -112,16 +112,16 @@ describe('managed, sidecar (Flux)', () => {
   test('istio-base, istiod and istio-cni as HelmReleases at the pinned chart version; no ztunnel', () => {
     const releases = all(s, 'HelmRelease');
     expect(releases.map((r) => r.manifest.metadata.name).sort()).toEqual(['istio-base', 'istio-cni', 'istiod']);
-    for (const [name, key] of [['istio-base', 'istio-base'], ['istiod', 'istiod'], ['istio-cni', 'istio-cni']] as const) {
+    for (const [name, key, ns] of [['istio-base', 'istio-base', 'istio-system'], ['istiod', 'istiod', 'istio-system'], ['istio-cni', 'istio-cni', 'istio-cni']] as const) {
       expect(spec(get(s, 'HelmRelease', name))).toMatchObject({
-        releaseName: name, targetNamespace: 'istio-system',
+        releaseName: name, targetNamespace: ns,
         chart: { spec: { chart: CHARTS[key].chart, version: CHARTS[key].version } },
       });
     }
     expect(CHARTS.istiod.version).toBe('1.29.6');
     expect(mesh.version).toBe('1.29.6');
     expect(s.helmReleases.map((r) => [r.releaseName, r.dependsOn])).toEqual([
-      ['istio-base', []], ['istio-cni', ['istio-system/istio-base']], ['istiod', ['istio-system/istio-base']],
+      ['istio-cni', ['istio-system/istio-base']], ['istio-base', []], ['istiod', ['istio-system/istio-base']],
     ]);
   });
 
@@ -175,18 +175,24 @@ describe('managed, sidecar (Flux)', () => {
     expect(cniValues(s).resources).toEqual({ requests: { cpu: '100m', memory: '100Mi' }, limits: { memory: '512Mi' } });
   });
 
-  test('istio-system enforces privileged and says why; the cni release carries its privileged reason', () => {
-    const ns = get(s, 'Namespace', 'istio-system').manifest.metadata;
+  test('istio-system, where istiod and the gateways run, enforces restricted; only the node agents\' namespace is privileged, and says why', () => {
+    const system = get(s, 'Namespace', 'istio-system').manifest.metadata;
+    expect(system.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(system.annotations).not.toHaveProperty(POD_SECURITY_REASON_ANNOTATION);
+    const ns = get(s, 'Namespace', 'istio-cni').manifest.metadata;
     expect(ns.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
-    expect(ns.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/istio-cni .*NET_ADMIN/);
-    expect(ns.annotations?.[PRIVILEGED_REASON_ANNOTATION]).not.toMatch(/ztunnel is/);
+    expect(ns.labels?.['kfkit.dev/namespace-role']).toBe('service-mesh-node-agents');
+    expect(ns.annotations?.[POD_SECURITY_REASON_ANNOTATION]).toMatch(/istio-cni .*NET_ADMIN/);
+    expect(ns.annotations?.[POD_SECURITY_REASON_ANNOTATION]).not.toMatch(/ztunnel is/);
+    expect(policyNames(s, 'istio-cni')).toEqual(['allow-dns', 'default-deny', 'istio-cni-to-kube-apiserver']);
+    expect(istiodValues(s).pilot).not.toHaveProperty('trustedZtunnelNamespace');
     expect(get(s, 'HelmRelease', 'istio-cni').manifest.metadata.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/hostPath \/opt\/cni\/bin/);
     expect(get(s, 'HelmRelease', 'istiod').manifest.metadata.annotations).not.toHaveProperty(PRIVILEGED_REASON_ANNOTATION);
   });
 
   test('istio-system is default-deny with istiod\'s API access, its webhooks open to the API server, and xDS from enrolled namespaces', () => {
     expect(policyNames(s, 'istio-system')).toEqual([
-      'allow-dns', 'default-deny', 'istio-cni-to-kube-apiserver', 'istiod-from-kube-apiserver', 'istiod-from-kubeflow', 'istiod-to-kube-apiserver',
+      'allow-dns', 'default-deny', 'istiod-from-kube-apiserver', 'istiod-from-kubeflow', 'istiod-to-kube-apiserver',
     ]);
     expect(spec(get(s, 'NetworkPolicy', 'istiod-from-kube-apiserver'))).toMatchObject({
       podSelector: { matchLabels: { app: 'istiod' } }, policyTypes: ['Ingress'],
@@ -229,14 +235,17 @@ describe('managed, ambient', () => {
     expect(releaseSpec(get(s, 'HelmRelease', 'ztunnel')).chart.spec).toMatchObject({ chart: 'ztunnel', version: CHARTS.ztunnel.version });
     expect(releaseSpec(get(s, 'HelmRelease', 'ztunnel')).dependsOn).toEqual([{ name: 'istiod', namespace: 'flux-system' }]);
     expect(get(s, 'HelmRelease', 'ztunnel').manifest.metadata.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/ztunnel is the ambient node proxy/);
-    expect(get(s, 'Namespace', 'istio-system').manifest.metadata.annotations?.[PRIVILEGED_REASON_ANNOTATION]).toMatch(/istio-cni .*; ztunnel is/);
+    expect(get(s, 'Namespace', 'istio-cni').manifest.metadata.annotations?.[POD_SECURITY_REASON_ANNOTATION]).toMatch(/istio-cni .*; ztunnel is/);
+    expect(releaseSpec(get(s, 'HelmRelease', 'ztunnel')).targetNamespace).toBe('istio-cni');
+    // istiod issues certificates only to a ztunnel it trusts: the one in the node agents' namespace.
+    expect(istiodValues(s).pilot.trustedZtunnelNamespace).toBe('istio-cni');
   });
 
   test('ztunnel reaches istiod; enrolled namespaces do not (their pods never talk to istiod in ambient mode), waypoints do', () => {
     expect(policyNames(s, 'istio-system')).toEqual([
-      'allow-dns', 'default-deny', 'istio-cni-to-kube-apiserver', 'istiod-from-kube-apiserver', 'istiod-from-kubeflow-waypoint',
-      'istiod-from-ztunnel', 'istiod-to-kube-apiserver', 'ztunnel-to-istiod',
+      'allow-dns', 'default-deny', 'istiod-from-kube-apiserver', 'istiod-from-kubeflow-waypoint', 'istiod-from-ztunnel', 'istiod-to-kube-apiserver',
     ]);
+    expect(policyNames(s, 'istio-cni')).toEqual(['allow-dns', 'default-deny', 'istio-cni-to-kube-apiserver', 'ztunnel-to-istiod']);
     expect(policySpec(get(s, 'NetworkPolicy', 'kubeflow-waypoint-to-istiod')).podSelector).toEqual({ matchLabels: { 'gateway.networking.k8s.io/gateway-name': 'waypoint' } });
   });
 
@@ -280,7 +289,7 @@ describe('managed, delivered by Argo CD', () => {
     for (const app of apps) {
       expect(app.manifest.metadata.namespace).toBe('argocd');
       expect(spec(app)).toMatchObject({ project: 'default', source: { repoURL: CHARTS.istiod.repository, targetRevision: '1.29.6' } });
-      expect((spec(app) as ApplicationSpec).destination.namespace).toBe('istio-system');
+      expect((spec(app) as ApplicationSpec).destination.namespace).toBe(['istio-cni', 'ztunnel'].includes(app.manifest.metadata.name) ? 'istio-cni' : 'istio-system');
     }
     expect((spec(get(s, 'Application', 'istiod')) as ApplicationSpec).source.helm.valuesObject.pilot.image).toBe('gcr.io/istio-release/pilot:1.29.6');
     expect(get(s, 'Application', 'istio-base').wave).toBeLessThan(get(s, 'Application', 'istiod').wave);

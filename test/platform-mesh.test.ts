@@ -107,7 +107,7 @@ describe('full: everything built so far', () => {
     expect(out.code).toBe(0);
     const rows = out.out.split('\n').map((l) => l.split('\t'));
     expect(rows.map((r) => r[0])).toEqual([
-      'cert-manager/cert-manager', 'istio-system/istio-base', 'istio-system/istio-cni', 'istio-system/istiod',
+      'cert-manager/cert-manager', 'istio-cni/istio-cni', 'istio-system/istio-base', 'istio-system/istiod',
       'knative-operator/knative-operator',
     ]);
     for (const r of rows) expect(r[3]).toBe(Object.values(CHARTS).find((c) => c.chart === r[2])?.version);

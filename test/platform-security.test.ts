@@ -1,6 +1,12 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { loadOverlay } from '../lib/config/load';
 import { PRIVILEGED_REASON_ANNOTATION } from '../lib/core/exceptions';
+import { PlatformNamespace, POD_SECURITY_REASON_ANNOTATION } from '../lib/core/namespace';
+import { App, Chart } from 'cdk8s';
+import { KfkitContext } from '../lib/core/context';
+import { ImageCatalog } from '../lib/core/images';
+import { listOverlays } from '../lib/config/load';
 import { Synthesized } from '../lib/synth/collect';
 import { synthesize } from '../lib/synth/index';
 import { K8sObject } from '../lib/validate/types';
@@ -69,7 +75,7 @@ function exceptionProblems(s: Synthesized, exceptions: readonly PrivilegedExcept
     if (e.namespace === 'kube-system') continue; // no Pod Security labels: admits privileged pods
     const ns = s.objects.find((o) => o.manifest.kind === 'Namespace' && o.manifest.metadata.name === e.namespace)?.manifest.metadata;
     if (ns?.labels?.['pod-security.kubernetes.io/enforce'] !== 'privileged') problems.push(`${e.workload}: namespace ${e.namespace} does not enforce privileged`);
-    if (!ns?.annotations?.[PRIVILEGED_REASON_ANNOTATION]?.trim()) problems.push(`${e.workload}: namespace ${e.namespace} does not say why it is privileged`);
+    if (!ns?.annotations?.[POD_SECURITY_REASON_ANNOTATION]?.trim()) problems.push(`${e.workload}: namespace ${e.namespace} does not say why it is privileged`);
   }
   return problems;
 }
@@ -89,15 +95,89 @@ describe('platform pods meet the restricted profile', () => {
     expect(exceptions).toEqual([]);
   });
 
-  test('the platform namespace enforces baseline (users\' steps run there) and warns and audits restricted', () => {
-    const ns = s.objects.find((o) => o.manifest.kind === 'Namespace')?.manifest.metadata.labels;
-    expect(ns).toMatchObject({
+  test('standalone: the platform namespace enforces baseline (users\' steps run there), says why, and warns and audits restricted', () => {
+    const ns = s.objects.find((o) => o.manifest.kind === 'Namespace')?.manifest.metadata;
+    expect(ns?.labels).toMatchObject({
       'pod-security.kubernetes.io/enforce': 'baseline',
       'pod-security.kubernetes.io/warn': 'restricted',
       'pod-security.kubernetes.io/audit': 'restricted',
     });
+    expect(ns?.annotations?.[POD_SECURITY_REASON_ANNOTATION]).toMatch(/standalone Pipelines runs users' pipeline steps here/);
     const withoutPipelines = synthesize(localConfig({ pipelines: { enabled: false } }));
     expect(withoutPipelines.objects.find((o) => o.manifest.kind === 'Namespace')?.manifest.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+});
+
+/** Namespaces kfkit writes below `restricted` ("name (level)"), and problems: a level missing, a reason missing. */
+function belowRestricted(s: Synthesized): { below: string[]; problems: string[] } {
+  const below: string[] = [];
+  const problems: string[] = [];
+  for (const o of s.objects.filter((x) => x.manifest.kind === 'Namespace')) {
+    const { name, labels, annotations } = o.manifest.metadata;
+    const level = labels?.['pod-security.kubernetes.io/enforce'];
+    if (!['restricted', 'baseline', 'privileged'].includes(level ?? '')) problems.push(`${name}: no Pod Security level enforced`);
+    if (level === 'restricted') {
+      if (annotations?.[POD_SECURITY_REASON_ANNOTATION] !== undefined) problems.push(`${name}: restricted, yet says why it is not`);
+      continue;
+    }
+    below.push(`${name} (${String(level)})`);
+    if ((annotations?.[POD_SECURITY_REASON_ANNOTATION]?.trim().length ?? 0) < 10) problems.push(`${name}: enforces ${String(level)} without ${POD_SECURITY_REASON_ANNOTATION}`);
+  }
+  return { below: below.sort(), problems };
+}
+
+/** README's table of the namespaces below `restricted`, per environment. */
+function readmeBelowRestricted(): Map<string, string[]> {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const m = /<!-- pod-security-below-restricted -->([\s\S]*?)<!-- \/pod-security-below-restricted -->/.exec(readme);
+  if (!m) throw new Error('README.md has no pod-security-below-restricted table');
+  const rows = m[1].split('\n').map((l) => l.trim()).filter((l) => l.startsWith('|') && !l.startsWith('|---') && !l.startsWith('| environment'));
+  return new Map(rows.map((r) => {
+    const [env, list] = r.split('|').slice(1, 3).map((c) => c.trim());
+    return [env, list.split(/,\s*/).filter((x) => x !== '' && x !== '—').sort()];
+  }));
+}
+
+describe('every namespace kfkit creates enforces restricted or says why not', () => {
+  const readme = readmeBelowRestricted();
+  const envs = listOverlays(path.join(ROOT, 'overlays'));
+
+  test.each(envs)('%s: levels and reasons, as README states', (env) => {
+    const { below, problems } = belowRestricted(synthesize(loadOverlay(path.join(ROOT, 'overlays'), env, STACKS)));
+    expect(problems).toEqual([]);
+    expect(below).toEqual(readme.get(env));
+  });
+
+  test('README covers every environment', () => {
+    expect([...readme.keys()].sort()).toEqual([...envs].sort());
+  });
+
+  test('multi-user: the platform namespace enforces restricted (steps run in the profiles\' namespaces)', () => {
+    const full = synthesize(loadOverlay(path.join(ROOT, 'overlays'), 'full', STACKS));
+    const ns = full.objects.find((o) => o.manifest.kind === 'Namespace' && o.manifest.metadata.name === 'kubeflow')?.manifest.metadata;
+    expect(ns?.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    expect(ns?.annotations).not.toHaveProperty(POD_SECURITY_REASON_ANNOTATION);
+  });
+
+  test('the walk reports a namespace below restricted without a reason, and one with no level', () => {
+    const s = synthesize(localConfig());
+    const strip = (o: (typeof s.objects)[number]) => o.manifest.kind !== 'Namespace' ? o : {
+      ...o, manifest: { ...o.manifest, metadata: { ...o.manifest.metadata, annotations: {}, labels: {} } },
+    };
+    expect(belowRestricted({ ...s, objects: s.objects.map(strip) }).problems).toEqual(['kubeflow: no Pod Security level enforced', 'kubeflow: enforces undefined without kfkit.dev/pod-security-reason']);
+    const unexplained = (o: (typeof s.objects)[number]) => o.manifest.kind !== 'Namespace' ? o : {
+      ...o, manifest: { ...o.manifest, metadata: { ...o.manifest.metadata, annotations: {} } },
+    };
+    expect(belowRestricted({ ...s, objects: s.objects.map(unexplained) }).problems).toEqual(['kubeflow: enforces baseline without kfkit.dev/pod-security-reason']);
+  });
+
+  test('PlatformNamespace refuses a reason on a restricted namespace, and a reason that is not a sentence', () => {
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    KfkitContext.create(chart, { images: new ImageCatalog() });
+    const restricted = new PlatformNamespace(chart, 'R', { name: 'r' });
+    expect(() => { restricted.explainPodSecurity('because I say so, at length'); }).toThrow(/enforces restricted: there is no exception to explain/);
+    expect(() => new PlatformNamespace(chart, 'B', { name: 'b', podSecurity: 'baseline', podSecurityReason: 'why' })).toThrow(/reason must be a sentence/);
   });
 });
 

@@ -7,7 +7,8 @@ import { PlatformNamespace } from './namespace';
  * Every pod kfkit writes meets `restricted` — except node agents that cannot work without the host (a device
  * plugin registers a socket in the kubelet's directory on the node). Such a pod is an explicit, reviewed exception:
  * its workload and pod template carry {@link PRIVILEGED_REASON_ANNOTATION} with the reason, it runs in a namespace
- * that enforces `privileged` and says why on the Namespace, and the platform security test lists every exception.
+ * that enforces `privileged` and says why on the Namespace (`kfkit.dev/pod-security-reason`), and the platform security
+ * test lists every exception.
  */
 
 /** Annotation on an exceptional workload, its pod template and its namespace: why it runs outside `restricted`. */
@@ -69,12 +70,13 @@ export function privilegedPod(template: k8s.PodTemplateSpec, options: Privileged
 }
 
 /**
- * Records on a namespace kfkit created why it enforces the `privileged` Pod Security level. Throws unless the
- * namespace enforces `privileged` (a privileged exception in a restricted namespace would be rejected anyway).
+ * Records on a namespace kfkit created why it enforces the `privileged` Pod Security level
+ * ({@link PlatformNamespace.explainPodSecurity}). Throws unless the namespace enforces `privileged` (a privileged
+ * exception in a stricter namespace would be rejected anyway).
  */
 export function privilegedNamespace(namespace: PlatformNamespace, reason: string): void {
   if (namespace.podSecurity !== 'privileged') {
     throw new Error(`namespace ${namespace.name} enforces ${namespace.podSecurity}; a privileged exception needs podSecurity: 'privileged'`);
   }
-  namespace.resource.metadata.addAnnotation(PRIVILEGED_REASON_ANNOTATION, checkedReason(reason));
+  namespace.explainPodSecurity(checkedReason(reason));
 }

@@ -5,6 +5,12 @@ import { MANAGED_BY, PART_OF } from './labels';
 import { NamespaceIsolation } from './network';
 import { Wave } from './waves';
 
+/**
+ * Annotation on a Namespace kfkit creates that enforces less than Pod Security `restricted`: why (a sentence). Every
+ * such namespace carries it; the platform security test walks every environment for it.
+ */
+export const POD_SECURITY_REASON_ANNOTATION = 'kfkit.dev/pod-security-reason';
+
 /** Pod Security Standards level enforced on a namespace. */
 export type PodSecurityLevel = 'restricted' | 'baseline' | 'privileged';
 
@@ -23,6 +29,12 @@ export interface PlatformNamespaceProps {
    * @default - the enforced level
    */
   readonly podSecurityWarn?: PodSecurityLevel;
+  /**
+   * Why the namespace enforces less than `restricted` (a sentence), written as {@link POD_SECURITY_REASON_ANNOTATION}.
+   * Required below `restricted` — here or later with {@link PlatformNamespace.explainPodSecurity}.
+   * @default - none
+   */
+  readonly podSecurityReason?: string;
   /**
    * Extra labels (e.g. mesh injection).
    * @default - none
@@ -84,6 +96,7 @@ export class PlatformNamespace extends Construct {
         },
       },
     });
+    if (props.podSecurityReason !== undefined) this.explainPodSecurity(props.podSecurityReason);
     const plan = KfkitContext.of(this).plan;
     plan.assign(this.resource, plan.namespaces);
     const isolation = new NamespaceIsolation(this, 'Isolation', { namespace: props.name, allowDns: props.allowDns });
@@ -96,5 +109,16 @@ export class PlatformNamespace extends Construct {
         reason: `image pull Secret (images.pullSecrets); create it in ${props.name} after the namespace exists`,
       });
     }
+  }
+
+  /**
+   * Records why the namespace enforces less than `restricted` ({@link POD_SECURITY_REASON_ANNOTATION}). Throws for a
+   * `restricted` namespace (nothing to explain) or a reason that is not a sentence.
+   */
+  public explainPodSecurity(reason: string): void {
+    if (this.podSecurity === 'restricted') throw new Error(`namespace ${this.name} enforces restricted: there is no exception to explain`);
+    const trimmed = reason.trim();
+    if (trimmed.length < 10) throw new Error(`namespace ${this.name} enforces ${this.podSecurity}: its reason must be a sentence, got "${reason}"`);
+    this.resource.metadata.addAnnotation(POD_SECURITY_REASON_ANNOTATION, trimmed);
   }
 }

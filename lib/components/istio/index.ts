@@ -76,6 +76,13 @@ export interface IstioMeshProps {
    */
   readonly namespace?: string;
   /**
+   * Namespace of Istio's node agents (istio-cni, and ztunnel in ambient): the only part of the mesh that needs the host,
+   * so it alone enforces Pod Security `privileged` and {@link namespace}, where istiod and the gateways run, enforces
+   * `restricted`. istiod trusts ztunnel there (`pilot.trustedZtunnelNamespace`). Managed only: created by kfkit.
+   * @default 'istio-cni'
+   */
+  readonly nodeAgentNamespace?: string;
+  /**
    * Trust domain of workload identities (`spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>`).
    * @default 'cluster.local'
    */
@@ -152,7 +159,8 @@ const ZTUNNEL_REASON = 'ztunnel is the ambient node proxy: as root with NET_ADMI
  * joins it ({@link IstioMesh.enrol}).
  *
  * **managed** — kfkit installs Istio (istio/istio 1.29, pinned in the chart catalog) from its official charts as
- * {@link HelmRelease}s in its namespace (Pod Security `privileged`, default-deny): `istio-base` (the Istio CRDs) in the
+ * {@link HelmRelease}s: istio-base and istiod in its namespace (Pod Security `restricted`, default-deny), the node agents
+ * in theirs ({@link IstioMeshProps.nodeAgentNamespace}, `privileged`, default-deny): `istio-base` (the Istio CRDs) in the
  * `mesh-crds` wave, then `istiod`, `istio-cni` and, in ambient mode, `ztunnel` in the `mesh` wave — both after the
  * namespaces and their isolation policies and before cluster configuration, so the sidecar injector serves before any
  * Kubeflow pod is created and no Istio object is applied before its CRD. Values follow kubeflow/manifests 26.03
@@ -160,7 +168,7 @@ const ZTUNNEL_REASON = 'ztunnel is the ambient node proxy: as root with NET_ADMI
  * access logs to stdout, tracing off, TCP keepalive 10s/5s/3, JWKS refreshed every minute, RuntimeDefault seccomp for
  * istiod, sidecars, gateways and waypoints, no PodDisruptionBudgets. Every image comes from the image catalog (a
  * registry mirror applies). istio-cni and ztunnel are privileged node agents inside the charts: their releases carry
- * `kfkit.dev/privileged-reason`, and so does the namespace. Network: istiod → Kubernetes API, the API server → istiod's
+ * `kfkit.dev/privileged-reason`, and their namespace says why it is privileged. Network: istiod → Kubernetes API, the API server → istiod's
  * webhooks (15017, from any address), istio-cni → Kubernetes API, ztunnel → istiod (15012); enrolled namespaces reach
  * istiod through their enrolment.
  *
@@ -204,8 +212,10 @@ export class IstioMesh extends Construct implements IMesh {
   public readonly version: string;
   /** The managed charts, in managed mode. */
   public readonly releases?: IstioReleases;
-  /** istiod's namespace, in managed mode. */
+  /** istiod's namespace, in managed mode (Pod Security `restricted`). */
   public readonly meshNamespace?: PlatformNamespace;
+  /** The node agents' namespace (istio-cni, ztunnel), in managed mode: the mesh's only `privileged` namespace. */
+  public readonly nodeAgentNamespace?: PlatformNamespace;
 
   private readonly providers: ExtensionProvider[] = [];
   /** The array istiod's values render (managed): appended to by {@link addExtensionProvider}. */
@@ -248,13 +258,21 @@ export class IstioMesh extends Construct implements IMesh {
       });
       return;
     }
+    const agents = props.nodeAgentNamespace ?? 'istio-cni';
+    if (!DNS_LABEL.test(agents) || agents.length > 63) throw new Error(`IstioMesh: nodeAgentNamespace "${agents}" must be a DNS label`);
+    if (agents === this.namespace) {
+      throw new Error(`IstioMesh: nodeAgentNamespace "${agents}" must differ from namespace: istiod's namespace enforces restricted, the node agents need privileged`);
+    }
     this.meshNamespace = new PlatformNamespace(this, 'Namespace', {
-      name: this.namespace, podSecurity: 'privileged', labels: { [KFKIT_KEYS.namespaceRole]: 'service-mesh' },
+      name: this.namespace, labels: { [KFKIT_KEYS.namespaceRole]: 'service-mesh' },
     });
-    this.releases = this.installCharts(ctx, props);
+    this.nodeAgentNamespace = new PlatformNamespace(this, 'NodeAgentNamespace', {
+      name: agents, podSecurity: 'privileged', labels: { [KFKIT_KEYS.namespaceRole]: 'service-mesh-node-agents' },
+    });
+    this.releases = this.installCharts(ctx, props, agents);
     const reasons = this.dataplane === 'ambient' ? [CNI_REASON, ZTUNNEL_REASON] : [CNI_REASON];
-    privilegedNamespace(this.meshNamespace, `Istio's node agents need the host: ${reasons.join('; ')}`);
-    this.allowControlPlaneTraffic();
+    privilegedNamespace(this.nodeAgentNamespace, `Istio's node agents need the host: ${reasons.join('; ')}`);
+    this.allowControlPlaneTraffic(agents);
   }
 
   /**
@@ -319,7 +337,7 @@ export class IstioMesh extends Construct implements IMesh {
     allowIstiod(scope, this, client);
   }
 
-  private installCharts(ctx: KfkitContext, props: IstioMeshProps): IstioReleases {
+  private installCharts(ctx: KfkitContext, props: IstioMeshProps, agents: string): IstioReleases {
     const r = props.resources ?? {};
     const ambient = this.dataplane === 'ambient';
     const profile = ambient ? { profile: 'ambient' as const } : {};
@@ -352,6 +370,7 @@ export class IstioMesh extends Construct implements IMesh {
         resources: chartResources(r.istiod ?? DEFAULTS.istiod),
         seccompProfile: runtimeDefault,
         cni: { enabled: true },
+        ...(ambient ? { trustedZtunnelNamespace: agents } : {}),
         env: {
           ENABLE_NATIVE_SIDECARS: 'true',
           ENABLE_DEBUG_ON_HTTP: 'false',
@@ -382,7 +401,7 @@ export class IstioMesh extends Construct implements IMesh {
       seccompProfile: runtimeDefault,
     };
     const cni = new HelmRelease(this, 'Cni', {
-      chart: 'istio-cni', releaseName: 'istio-cni', namespace: this.namespace, values: { ...cniValues }, dependsOn: [base],
+      chart: 'istio-cni', releaseName: 'istio-cni', namespace: agents, values: { ...cniValues }, dependsOn: [base],
     });
     cni.resource.metadata.addAnnotation(...annotation(CNI_REASON));
 
@@ -397,7 +416,7 @@ export class IstioMesh extends Construct implements IMesh {
         ...(ctx.images.pullSecrets.length > 0 ? { imagePullSecrets: [...ctx.images.pullSecrets] } : {}),
       };
       ztunnel = new HelmRelease(this, 'Ztunnel', {
-        chart: 'ztunnel', releaseName: 'ztunnel', namespace: this.namespace, values: { ...ztunnelValues }, dependsOn: [istiod],
+        chart: 'ztunnel', releaseName: 'ztunnel', namespace: agents, values: { ...ztunnelValues }, dependsOn: [istiod],
       });
       ztunnel.resource.metadata.addAnnotation(...annotation(ZTUNNEL_REASON));
     }
@@ -405,16 +424,16 @@ export class IstioMesh extends Construct implements IMesh {
     return { base, istiod, cni, ztunnel };
   }
 
-  /** Policies of the mesh namespace (default-deny): what istiod and the node agents need, in the isolation wave. */
-  private allowControlPlaneTraffic(): void {
+  /** Policies of the mesh namespaces (default-deny): what istiod and the node agents need, in the isolation wave. */
+  private allowControlPlaneTraffic(agents: string): void {
     const network = new Construct(this, 'Network');
     KfkitContext.of(this).plan.assign(network, PlatformNamespace.isolationWave(this));
     allowKubeApi(network, this.istiod);
     // The API server calls istiod's injection and validation webhooks; it is not a pod and its address differs per cluster.
     allowIngressFromAddresses(network, 'WebhooksFromApiServer', this.istiod, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: ISTIOD_WEBHOOK_PORT }] }]);
-    allowKubeApi(network, { peerName: 'istio-cni', namespace: this.namespace, podLabels: { 'k8s-app': 'istio-cni-node' } });
+    allowKubeApi(network, { peerName: 'istio-cni', namespace: agents, podLabels: { 'k8s-app': 'istio-cni-node' } });
     if (this.dataplane === 'ambient') {
-      allowTraffic(network, { peerName: 'ztunnel', namespace: this.namespace, podLabels: { app: 'ztunnel' } }, this.istiod, [{ port: ISTIOD_XDS_PORT }]);
+      allowTraffic(network, { peerName: 'ztunnel', namespace: agents, podLabels: { app: 'ztunnel' } }, this.istiod, [{ port: ISTIOD_XDS_PORT }]);
     }
   }
 }

@@ -79,6 +79,8 @@ export interface IstiodValues {
     readonly seccompProfile: SeccompProfile;
     /** Injected pods rely on istio-cni: no `istio-init` container with NET_ADMIN/NET_RAW. */
     readonly cni: { readonly enabled: true };
+    /** Ambient: the namespace of ztunnel, whose ServiceAccount istiod trusts to request certificates for its pods. */
+    readonly trustedZtunnelNamespace?: string;
     readonly env: Readonly<Record<string, string>>;
   };
   /** Gateways and waypoints deployed by istiod (Gateway API) meet Pod Security `restricted`. */

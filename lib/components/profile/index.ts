@@ -197,6 +197,10 @@ export class Profile extends Construct implements IProfile {
       .filter(([key, value]) => value !== '' && !key.startsWith('pod-security.kubernetes.io/')));
     this.namespaceResource = new PlatformNamespace(this, 'Namespace', {
       name, podSecurity, labels: { ...labels, ...PROFILE_NAMESPACES.namespaceLabels }, declarePullSecrets: false, allowDns: false,
+      ...(podSecurity === 'baseline' ? {
+        podSecurityReason: 'the team\'s pipeline steps, notebooks and trials run images kfkit does not control (often root): baseline as '
+          + 'kubeflow/manifests enforces in profile namespaces; set the profile\'s podSecurity to restricted for non-root images only',
+      } : {}),
     });
     this.namespaceResource.resource.metadata.addAnnotation('owner', props.owner);
     const mesh = controller.mesh;
