@@ -18,7 +18,8 @@ import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
 import { footprint, listImages } from '../synth/footprint';
 import { checkPlatform, synthesize } from '../synth/index';
-import { renderTree, TREE_METADATA, writeTreeAtomically } from '../synth/write';
+import { OutputLockedError, OutputLockOptions, prepareToRead, recoverOutput, withOutputLock, writeTreeAtomically } from '../synth/output';
+import { renderTree, TREE_METADATA } from '../synth/write';
 import { validate } from '../validate/harness';
 import { HarnessLoadError, loadDist } from '../validate/load';
 import { formatFindings } from '../validate/harness';
@@ -55,6 +56,7 @@ function build(io: Io, env: string, overlays: string) {
 
 function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; readonly out: string }): number {
   const envs = resolveEnvs(io, opts);
+  const lock = lockOptions(io);
   // Build and validate every env before writing any, so a bad overlay writes nothing.
   const rendered: { env: string; files: Map<string, string> }[] = [];
   for (const env of envs) {
@@ -77,15 +79,36 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
     io.err(`kfkit synth: ${env}: ${synthesized.objects.length} objects in ${synthesized.waves.length} waves, validated (${Date.now() - t0} ms)`);
     for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }
-  for (const { env, files } of rendered) {
-    const dir = path.resolve(io.cwd, opts.out, env);
-    writeTreeAtomically(dir, files);
-    io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`);
-  }
+  const root = path.resolve(io.cwd, opts.out);
+  withOutputLock(root, () => {
+    for (const line of recoverOutput(root)) io.err(`kfkit synth: ${opts.out}: ${line}`);
+    for (const { env, files } of rendered) {
+      const dir = path.join(root, env);
+      writeTreeAtomically(dir, files);
+      io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`);
+    }
+  }, lock);
   return EXIT.ok;
 }
 
+/** How long to wait for another kfkit that holds the output root (`KFKIT_LOCK_WAIT_SECONDS`, default 60). */
+function lockOptions(io: Io): OutputLockOptions {
+  const text = process.env.KFKIT_LOCK_WAIT_SECONDS;
+  const seconds = text === undefined ? 60 : Number(text);
+  if (!/^\d+$/.test(text ?? '0') || !Number.isSafeInteger(seconds)) {
+    throw new UsageError(`KFKIT_LOCK_WAIT_SECONDS: "${text ?? ''}" must be a whole number of seconds >= 0`);
+  }
+  return { waitMs: seconds * 1000, onWait: (m) => { io.err(`kfkit: ${m}`); } };
+}
+
+/** Before reading the tree in `dir`: repairs an interrupted write in its output root, saying so. */
+function readyToRead(io: Io, dir: string): void {
+  const root = path.dirname(path.resolve(io.cwd, dir));
+  for (const line of prepareToRead(root, lockOptions(io))) io.err(`kfkit: ${path.relative(io.cwd, root) || root}: ${line}`);
+}
+
 function validateCommand(io: Io, dir: string): number {
+  readyToRead(io, dir);
   const input = loadDist(path.resolve(io.cwd, dir));
   const findings = validate(input);
   if (findings.length > 0) {
@@ -143,6 +166,7 @@ function printKept(io: Io, kept: readonly KeptObject[]): void {
 function applyCommand(io: Io, opts: ApplyOptions): number {
   const timeoutSeconds = timeoutOf(opts.timeout);
   const dir = path.join(opts.out, opts.env);
+  readyToRead(io, dir);
   const tree = readTree(path.resolve(io.cwd, dir));
   const steps = applyPlan(tree.waves, { dir, timeoutSeconds, context: opts.context, kubectl: opts.kubectl });
   const kubectl = new Kubectl({ cwd: io.cwd, context: opts.context, binary: opts.kubectl });
@@ -213,6 +237,7 @@ interface UninstallOptions {
 function uninstallCommand(io: Io, opts: UninstallOptions): number {
   const timeoutSeconds = timeoutOf(opts.timeout);
   const dir = path.join(opts.out, opts.env);
+  readyToRead(io, dir);
   const tree = readTree(path.resolve(io.cwd, dir));
   const kubectl = new Kubectl({ cwd: io.cwd, context: opts.context, binary: opts.kubectl });
   try {
@@ -399,6 +424,10 @@ export function run(argv: readonly string[], io: Io = CONSOLE): number | Promise
     if (e instanceof ConfigError || e instanceof HarnessLoadError || e instanceof UsageError || e instanceof RestoreError) {
       io.err(`kfkit: ${e.message}`);
       return EXIT.usage;
+    }
+    if (e instanceof OutputLockedError) {
+      io.err(`kfkit: ${e.message}`);
+      return EXIT.findings;
     }
     throw e;
   }

@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { K8sObject } from '../validate/types';
 import { Synthesized } from './collect';
 import { toYaml } from './yaml';
@@ -140,58 +138,4 @@ export function renderTree(s: Synthesized, options: RenderOptions): Map<string, 
 
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Whether `file` exists as a regular file holding exactly `content`. */
-function sameFile(file: string, content: string): boolean {
-  try {
-    const stat = fs.lstatSync(file);
-    return stat.isFile() && stat.size === Buffer.byteLength(content) && fs.readFileSync(file, 'utf8') === content;
-  } catch {
-    return false;
-  }
-}
-
-/** Hard-links `target` to `existing`; false where the file system cannot (then the caller writes it). */
-function linked(existing: string, target: string): boolean {
-  try {
-    fs.linkSync(existing, target);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Writes `files` to `outDir` atomically: everything goes to a temporary sibling directory first, which then
- * replaces `outDir` by rename. A failure before the rename leaves the previous tree untouched.
- */
-export function writeTreeAtomically(outDir: string, files: ReadonlyMap<string, string>): void {
-  const parent = path.dirname(path.resolve(outDir));
-  fs.mkdirSync(parent, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(parent, '.kfkit-tmp-'));
-  const previous = fs.existsSync(outDir) ? outDir : undefined;
-  const made = new Set<string>();
-  try {
-    for (const [rel, content] of files) {
-      const target = path.join(tmp, rel);
-      const dir = path.dirname(target);
-      if (!made.has(dir)) {
-        fs.mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
-      // A file the previous tree already has with this content is linked, not written again: re-synthesizing a
-      // large platform after a small change costs what changed. The new tree still replaces the old one whole.
-      if (!(previous !== undefined && sameFile(path.join(previous, rel), content) && linked(path.join(previous, rel), target))) {
-        fs.writeFileSync(target, content);
-      }
-    }
-    const old = fs.existsSync(outDir) ? `${tmp}-old` : undefined;
-    if (old) fs.renameSync(outDir, old);
-    fs.renameSync(tmp, outDir);
-    if (old) fs.rmSync(old, { recursive: true, force: true });
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
 }
