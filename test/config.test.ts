@@ -70,7 +70,7 @@ describe('invalid overlays fail with the field path and write nothing', () => {
     ['missing stack', 'namespace: kubeflow\n', 'stack', /required: the stack this overlay layers over/],
     ['not a mapping', '- stack: local\n', '(root)', /must be a mapping of settings, got a list/],
     ['unreadable YAML', 'stack: local\nnamespace: [unclosed\n', '(yaml)', /.+/],
-    ['duplicate key', 'stack: local\nnamespace: a\nnamespace: b\n', '(yaml)', /unique|duplicate/i],
+    ['duplicate key', 'stack: local\nnamespace: a\nnamespace: b\n', 'namespace', /given twice in the same mapping/],
     ['external database without host', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  credentialsSecret: { name: db }\n',
       'database.host', /required/],
     ['external database without credentials', 'stack: local\ndatabase:\n  type: external\n  engine: mysql\n  host: db.example.com\n',

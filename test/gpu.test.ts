@@ -326,8 +326,8 @@ describe('gpu configuration rules', () => {
     ['DCGM exporter with devicePlugin none only', { pools: [{ name: 'dra', devicePlugin: 'none' }], dcgmExporter: { enabled: true } }, 'gpu.dcgmExporter.enabled', /no pool/],
     ['MIG without a managed pool', { pools: [{ name: 'eks', devicePlugin: 'bundled' }], devicePlugin: { migStrategy: 'single' } }, 'gpu.devicePlugin.migStrategy', /no pool has devicePlugin managed/],
     ['unpinned device plugin image', { pools: [pool('a')], devicePlugin: { image: 'nvcr.io/nvidia/k8s-device-plugin:latest' } }, 'gpu.devicePlugin.image', /mutable tag :latest/],
-    ['gpu namespace = platform namespace', { namespace: 'kubeflow' }, 'gpu.namespace', /not the platform namespace/],
-    ['gpu namespace reserved', { namespace: 'kube-system' }, 'gpu.namespace', /not a reserved one/],
+    ['gpu namespace = platform namespace', { namespace: 'kubeflow' }, 'gpu.namespace', /is the platform namespace/],
+    ['gpu namespace reserved', { namespace: 'kube-system' }, 'gpu.namespace', /is a reserved namespace/],
     ['bad scraper label', { pools: [pool('a')], dcgmExporter: { enabled: true, scrapeFrom: { namespace: 'monitoring', podLabels: { 'a b': 'c' } } } },
       'gpu.dcgmExporter.scrapeFrom.podLabels.a b', /label key/],
   ])('%s', (_name, gpu, fieldPath, message) => {

@@ -64,6 +64,8 @@ export const addonsSchema = z.strictObject({
 /** The parts of the config {@link addonIssues} looks at. */
 export interface AddonsConfigView {
   readonly addons: z.output<typeof addonsSchema>;
+  readonly istio: { readonly mode: string };
+  readonly gateway: { readonly service: { readonly type: string } };
   readonly objectStore: { readonly type: string; readonly credentials?: { readonly type: string } };
   readonly cloud: {
     readonly aws?: {
@@ -83,6 +85,14 @@ export interface AddonIssue {
 /** Cross-field rules of the `addons` section: what an enabled add-on needs from `cloud.aws`. */
 export function addonIssues(c: AddonsConfigView): AddonIssue[] {
   const out: AddonIssue[] = [];
+  // The gateway's NLB exists only for a LoadBalancer gateway Service, which only a mesh deploys.
+  const nlb = c.addons.awsLoadBalancerController.gatewayLoadBalancer;
+  const lb = c.istio.mode !== 'none' && c.gateway.service.type === 'LoadBalancer';
+  const why = c.istio.mode === 'none'
+    ? 'applies to the NLB of the Kubeflow gateway, and with istio.mode none there is no gateway: remove it, or set istio.mode to external or managed'
+    : 'applies to the NLB of the Kubeflow gateway\'s Service: set gateway.service.type to LoadBalancer, or remove it';
+  if (!lb && nlb.scheme !== 'internal') out.push({ path: ['addons', 'awsLoadBalancerController', 'gatewayLoadBalancer', 'scheme'], message: why });
+  if (!lb && nlb.sourceRanges.length > 0) out.push({ path: ['addons', 'awsLoadBalancerController', 'gatewayLoadBalancer', 'sourceRanges'], message: why });
   const aws = c.cloud.aws;
   // A missing cloud.aws is reported once: by the artifact store's rule when it uses IRSA (the aws stack), else here.
   let reported = c.objectStore.type === 'external' && c.objectStore.credentials?.type === 'irsa';

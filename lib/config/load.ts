@@ -14,9 +14,53 @@ export interface ConfigIssue {
 
 /** A configuration that cannot be used. `issues` lists every problem found, not just the first. */
 export class ConfigError extends Error {
+  /** Issues printed in the message; the rest are counted ("and N more"), so a huge bad file gives bounded output. */
+  public static readonly SHOWN = 50;
+
   public constructor(public readonly source: string, public readonly issues: readonly ConfigIssue[]) {
-    super(`${source}: invalid configuration\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`);
+    const shown = issues.slice(0, ConfigError.SHOWN).map((i) => `  - ${clip(i.path, 200)}: ${clip(i.message, 1000)}`);
+    const more = issues.length > ConfigError.SHOWN ? `\n  … and ${issues.length - ConfigError.SHOWN} more` : '';
+    super(`${source}: invalid configuration\n${shown.join('\n')}${more}`);
     this.name = 'ConfigError';
+  }
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+}
+
+/** The largest overlay file kfkit reads (4 MiB): an environment's settings are a few kilobytes. */
+export const MAX_OVERLAY_BYTES = 4 * 1024 * 1024;
+/** Most YAML aliases an overlay may use (a guard against alias bombs: each is expanded when read). */
+export const MAX_OVERLAY_ALIASES = 100;
+
+/**
+ * Reads an overlay file: a regular file (a symbolic link to one is followed) of at most {@link MAX_OVERLAY_BYTES}.
+ * A directory, a device, a FIFO, a dangling link, an unreadable or oversized file is a {@link ConfigError} naming it
+ * — never a hang or an unbounded read.
+ */
+function readOverlayFile(file: string, field: string): string {
+  const refuse = (message: string): never => { throw new ConfigError(field, [{ path: field, message: `${file}: ${message}` }]); };
+  let fd: number | undefined;
+  try {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    if (!stat) refuse('does not exist (a dangling link?)');
+    else if (stat.isDirectory()) refuse('is a directory, not an overlay file');
+    else if (!stat.isFile()) refuse('is not a regular file (a device, FIFO or socket); an overlay is a YAML file');
+    else if (stat.size > MAX_OVERLAY_BYTES) refuse(`is ${stat.size} bytes; an overlay may be at most ${MAX_OVERLAY_BYTES} (4 MiB)`);
+    // O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const buffer = Buffer.alloc(MAX_OVERLAY_BYTES + 1);
+    let length = 0;
+    for (let n = 1; n > 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_OVERLAY_BYTES) refuse(`is larger than ${MAX_OVERLAY_BYTES} bytes (4 MiB), the most an overlay may be`);
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    return refuse(code === 'EACCES' || code === 'EPERM' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (e as Error).message})`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -182,11 +226,39 @@ export function readOverlayDocument(overlaysDir: string, env: string, field = '-
   if (!available.includes(env)) {
     throw new ConfigError(field, [{ path: field, message: `no overlay "${env}" (looked for ${file}); available: ${available.join(', ') || 'none'}` }]);
   }
-  const parsed = YAML.parseDocument(fs.readFileSync(file, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+  // Duplicate keys are found by duplicateKeys (linear): the yaml library's own check is quadratic in a map's size.
+  const parsed = YAML.parseDocument(readOverlayFile(file, field), { prettyErrors: true, uniqueKeys: false });
   if (parsed.errors.length > 0) {
     throw new ConfigError(file, parsed.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })));
   }
-  return { file, doc: parsed.toJS() };
+  const duplicates = duplicateKeys(parsed);
+  if (duplicates.length > 0) throw new ConfigError(file, duplicates);
+  try {
+    return { file, doc: parsed.toJS({ maxAliasCount: MAX_OVERLAY_ALIASES }) };
+  } catch (e) {
+    // The yaml library refuses an alias bomb (too many expanded aliases) with a ReferenceError.
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new ConfigError(file, [{ path: '(yaml)', message: `${e.message.split('\n')[0]}: an overlay may expand at most ${MAX_OVERLAY_ALIASES} aliases` }]);
+  }
+}
+
+/** Keys given twice in one mapping of a YAML document, with the path of the mapping. */
+function duplicateKeys(doc: YAML.Document): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  YAML.visit(doc, {
+    Map(_key, map, ancestors) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) {
+          const where = ancestors.filter((a): a is YAML.Pair => YAML.isPair(a)).map((a) => (YAML.isScalar(a.key) ? String(a.key.value) : String(a.key)));
+          issues.push({ path: formatPath([...where, key]), message: 'given twice in the same mapping; keep one' });
+        }
+        seen.add(key);
+      }
+    },
+  });
+  return issues;
 }
 
 /** Reads and resolves `overlays/<env>.yaml`. Every failure is a {@link ConfigError} naming the file and field. */

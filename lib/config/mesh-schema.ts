@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHARTS } from '../core/charts';
-import { annotationMap, atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { annotationMap, atLeast, dnsLabel, dnsName, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * Configuration of the mesh, gateway, TLS, authentication and serverless serving (cert-manager's section is in
@@ -28,7 +28,7 @@ export const istioSchema = z.strictObject({
 
 /** The Kubeflow gateway. */
 export const gatewaySchema = z.strictObject({
-  host: z.string().regex(/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS name (optionally *.-prefixed), without scheme or port')
+  host: dnsName('must be a DNS name (optionally *.-prefixed), without scheme or port:', { wildcard: true })
     .default('kubeflow.localtest.me')
     .meta({ description: 'Host name users reach Kubeflow at. Default: kubeflow.localtest.me (resolves to 127.0.0.1, for port-forwarding).' }),
   tls: z.discriminatedUnion('type', [
@@ -157,6 +157,13 @@ export function meshIssues(c: MeshConfigView): MeshIssue[] {
       path: ['gateway', 'tls', 'type'],
       message: `${c.gateway.tls.type} certificates are issued by cert-manager: set certManager.mode to external or managed, or use type secret`,
     });
+  }
+  if (!meshOn) {
+    // Settings of the ingress gateway, which only a mesh deploys: refused rather than silently ignored.
+    const none = 'applies only to the Istio ingress gateway, and with istio.mode none there is none: set istio.mode to external or managed, or remove it';
+    if (c.gateway.service.type !== 'ClusterIP') out.push({ path: ['gateway', 'service', 'type'], message: none });
+    if (Object.keys(c.gateway.service.annotations).length > 0) out.push({ path: ['gateway', 'service', 'annotations'], message: none });
+    if (c.gateway.tls.type !== 'self-signed') out.push({ path: ['gateway', 'tls', 'type'], message: none });
   }
   if (c.auth.mode !== 'none' && !meshOn) {
     out.push({ path: ['auth', 'mode'], message: 'authentication happens at the Istio gateway: set istio.mode to external or managed' });

@@ -59,3 +59,63 @@ export const annotationMap = z.record(z.string(), z.string()).superRefine((value
   const bytes = annotationsBytes(value);
   if (bytes > MAX_ANNOTATIONS_BYTES) ctx.addIssue({ code: 'custom', message: `annotations take ${bytes} bytes; Kubernetes accepts at most ${MAX_ANNOTATIONS_BYTES} (256 KiB)` });
 });
+
+/** Options of {@link dnsNameProblem}. */
+export interface DnsNameOptions {
+  /** Accept a leading `*.` (a wildcard host). */
+  readonly wildcard?: boolean;
+  /** Accept upper-case letters (host names are case-insensitive; Kubernetes names are not). */
+  readonly upperCase?: boolean;
+}
+
+/**
+ * Why `name` is not a DNS name (a host name, or a Kubernetes DNS subdomain), or `undefined`: dot-separated labels of
+ * 1-63 letters, digits and '-' that start and end with a letter or digit, at most 253 characters in all.
+ */
+export function dnsNameProblem(name: string, options: DnsNameOptions = {}): string | undefined {
+  const bare = options.wildcard && name.startsWith('*.') ? name.slice(2) : name;
+  if (bare.length === 0) return 'must not be empty';
+  if (name.length > 253) return `is ${name.length} characters; a DNS name is at most 253`;
+  const label = options.upperCase ? /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/ : /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+  for (const part of bare.split('.')) {
+    if (part.length === 0) return `"${name}" has an empty label (a leading, trailing or doubled '.')`;
+    if (part.length > 63) return `"${name}": the label "${part.slice(0, 20)}…" is ${part.length} characters; a DNS label is at most 63`;
+    if (!label.test(part)) {
+      return `"${name}": the label "${part}" must be ${options.upperCase ? 'letters' : 'lowercase letters'}, digits and '-', starting and ending with a letter or digit`;
+    }
+  }
+  return undefined;
+}
+
+/** A DNS name ({@link dnsNameProblem}); `what` names the field in messages. */
+export const dnsName = (what: string, options: DnsNameOptions = {}) => z.string().superRefine((value, ctx) => {
+  const problem = dnsNameProblem(value, options);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+});
+
+/**
+ * Why `value` is not `host[:port]` with a DNS host name (or IPv4 address) and a port of 1-65535, or `undefined`.
+ */
+export function hostPortProblem(value: string): string | undefined {
+  const m = /^([^:/]*)(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return 'must be host[:port], without a scheme or path';
+  const problem = dnsNameProblem(m[1], { upperCase: true });
+  if (problem !== undefined) return `host ${problem}`;
+  const port = m[2] as string | undefined;
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `port ${port} must be 1-65535`;
+  return undefined;
+}
+
+/** A registry with an optional path (`registry.corp.example:5000/kubeflow`), as image references use it. */
+export function registryProblem(value: string): string | undefined {
+  const [host, ...segments] = value.split('/');
+  const hostProblem = hostPortProblem(host);
+  if (hostProblem !== undefined) return `${hostProblem} (a registry host with an optional path, without a scheme, e.g. registry.corp.example/kubeflow)`;
+  if (host !== host.toLowerCase()) return 'the registry host must be lowercase';
+  for (const s of segments) {
+    if (!/^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$/.test(s)) {
+      return `path segment "${s}" must be lowercase letters and digits, separated by '.', '_', '__' or '-' (no empty segment, no '..')`;
+    }
+  }
+  return undefined;
+}

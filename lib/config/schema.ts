@@ -10,7 +10,7 @@ import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
 import { katibSchema, kserveSchema, notebooksSchema, trainingSchema, workloadIssues } from './workloads-schema';
-import { atLeast, dnsLabel, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { atLeast, dnsLabel, dnsName, hostPortProblem, registryProblem, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * The platform configuration schema: one source for validation, defaults, TypeScript types and the JSON Schema
@@ -25,7 +25,7 @@ const quantity = (example: string) =>
 
 const RESERVED_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 /** Namespaces of the platform's parts at their defaults (Istio, cert-manager, Knative, Dex, oauth2-proxy), which no profile may take. */
-const PLATFORM_NAMESPACES = ['istio-system', 'cert-manager', 'knative-serving', 'knative-operator', 'auth', 'oauth2-proxy'];
+const PLATFORM_NAMESPACES = ['istio-system', 'istio-cni', 'cert-manager', 'knative-serving', 'knative-operator', 'auth', 'oauth2-proxy'];
 
 /** Compute budget of one container; checked so that no request exceeds its limit. */
 export const resourcesSchema = z.strictObject({
@@ -48,8 +48,10 @@ export const resourcesSchema = z.strictObject({
 });
 
 const imagesSchema = z.strictObject({
-  registryMirror: z.string()
-    .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, 'must be a registry host with an optional path, without a scheme, e.g. registry.corp.example/kubeflow')
+  registryMirror: z.string().superRefine((value, ctx) => {
+    const problem = registryProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
     .optional()
     .meta({ description: 'Registry (and path) mirroring every upstream image; each image keeps its upstream path below it. Default: upstream registries.' }),
   pullSecrets: z.array(dnsLabel('a pull Secret name'))
@@ -61,11 +63,11 @@ const imagesSchema = z.strictObject({
 const storageSchema = (defaultSize: string) => z.strictObject({
   size: quantity('20Gi').default(defaultSize).refine((q) => (tryParseQuantity(q) ?? Infinity) >= 2 ** 30, 'must be at least 1Gi')
     .meta({ description: `PersistentVolumeClaim size. Default: ${defaultSize}.` }),
-  storageClass: dnsLabel('storageClass').optional()
+  storageClass: dnsName('storageClass (a StorageClass name)').optional()
     .meta({ description: 'StorageClass of the PersistentVolumeClaim. Default: the cluster default StorageClass.' }),
 });
 
-const hostname = z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i, 'must be a host name or IP address, without scheme or port');
+const hostname = dnsName('must be a host name or IP address, without scheme or port:', { upperCase: true });
 const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 
 const databaseNamesSchema = z.strictObject({
@@ -145,7 +147,10 @@ const inClusterObjectStoreSchema = z.strictObject({
 const externalObjectStoreSchema = z.strictObject({
   type: z.literal('external').meta({ description: 'S3, GCS (S3 interoperability) or another S3-compatible service.' }),
   provider: z.enum(['s3', 'gcs', 's3-compatible']).default('s3'),
-  endpoint: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/i, 'must be host[:port] without scheme').optional()
+  endpoint: z.string().superRefine((value, ctx) => {
+    const problem = hostPortProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional()
     .meta({ description: 'S3 API endpoint. Default: s3.<region>.amazonaws.com (s3) or storage.googleapis.com (gcs); required for s3-compatible.' }),
   region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1').optional()
     .meta({ description: 'Region. Default: cloud.aws.region for s3, auto for gcs; required otherwise.' }),
@@ -302,8 +307,7 @@ const certManagerSchema = z.strictObject({
   }),
   issuer: z.strictObject({
     kind: z.enum(['ClusterIssuer', 'Issuer']).meta({ description: 'ClusterIssuer, or an Issuer in the platform namespace.' }),
-    name: z.string().min(1).max(253, 'must be at most 253 characters')
-      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name: lowercase letters, digits, \'-\' and \'.\'')
+    name: dnsName('must be a Kubernetes object name (a DNS subdomain):')
       .meta({ description: 'Name of the issuer.' }),
   }).optional().meta({
     description: 'Issuer signing kfkit\'s certificates; it must fill ca.crt (self-signed, CA, Vault issuers do; ACME does not), which becomes the '
@@ -415,10 +419,18 @@ export const platformConfigSchema = z.strictObject({
     else if (c.istio.dataplane !== 'sidecar') needs('multi-user needs istio.dataplane sidecar (its header-based AuthorizationPolicies need an L7 proxy per pod)');
     if (c.auth.mode === 'none') needs('multi-user needs authentication, which writes the user-id header: set auth.mode to dex or oidc');
   }
-  if (c.gpu.namespace === c.namespace || RESERVED_NAMESPACES.includes(c.gpu.namespace)) {
+  // The platform's parts each own their namespace (its Pod Security level, its default-deny policies): a namespace named
+  // in the config may not be another part's, whether or not that part is on in this environment.
+  const delivery = c.gitops.helm.namespace ?? (c.gitops.helm.delivery === 'flux' ? 'flux-system' : 'argocd');
+  const taken = (n: string): string | undefined => PLATFORM_NAMESPACES.includes(n) ? `the namespace of a platform part (${PLATFORM_NAMESPACES.join(', ')})`
+    : n === delivery ? `the namespace of the chart delivery (gitops.helm: ${delivery})` : undefined;
+  const platformTaken = taken(c.namespace);
+  if (platformTaken !== undefined) ctx.addIssue({ code: 'custom', path: ['namespace'], message: `"${c.namespace}" is ${platformTaken}; choose another name` });
+  const gpuTaken = c.gpu.namespace === c.namespace ? 'the platform namespace (namespace)' : RESERVED_NAMESPACES.includes(c.gpu.namespace) ? 'a reserved namespace' : taken(c.gpu.namespace);
+  if (gpuTaken !== undefined) {
     ctx.addIssue({
       code: 'custom', path: ['gpu', 'namespace'],
-      message: `must be a namespace of its own (it enforces the privileged Pod Security level), not ${c.gpu.namespace === c.namespace ? 'the platform namespace' : 'a reserved one'}`,
+      message: `"${c.gpu.namespace}" is ${gpuTaken}: the GPU node agents need a namespace of their own (it enforces the privileged Pod Security level)`,
     });
   }
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
@@ -435,8 +447,7 @@ export const platformConfigSchema = z.strictObject({
   }
   for (const issue of tenancyIssues({
     tenancy: c.tenancy, gpu: c.gpu, multiUser,
-    platformNamespaces: [...new Set([...RESERVED_NAMESPACES, c.namespace, c.gpu.namespace, c.gitops.helm.namespace ?? (c.gitops.helm.delivery === 'flux' ? 'flux-system' : 'argocd'),
-      ...PLATFORM_NAMESPACES])],
+    platformNamespaces: [...new Set([...RESERVED_NAMESPACES, c.namespace, c.gpu.namespace, delivery, ...PLATFORM_NAMESPACES])],
     irsaProfileRoles: multiUser && irsa ? c.cloud.aws?.roles.profiles ?? {} : undefined,
   })) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   const consumers = c.pipelines.enabled || c.katib.enabled

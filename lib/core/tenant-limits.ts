@@ -196,6 +196,10 @@ export function tenantLimitIssues(quota: ProfileQuota, limits: ContainerLimits):
     if (limit !== undefined && limits.default[r] === undefined) {
       bad(['limits', 'default', r], `required: the quota counts ${r} limits (quota.${limitKey}), so every container needs a ${r} limit; give the default`);
     }
+    if (request !== undefined && defaultRequest !== undefined && defaultRequest > request) {
+      bad(['quota', r], `${quota[r]} is below the LimitRange default request ${limits.defaultRequest[r]} (limits.defaultRequest.${r}): not one container `
+        + 'relying on the defaults would be admitted; raise the quota or lower the default request');
+    }
     if (defaultRequest !== undefined && defaultLimit !== undefined && defaultRequest > defaultLimit) {
       bad(['limits', 'defaultRequest', r], `${limits.defaultRequest[r]} is above the default limit ${limits.default[r]}`);
     }
