@@ -64,7 +64,7 @@ export { selectorLabels, standardLabels } from './core/labels';
 export type { ComponentIdentity } from './core/labels';
 export { PlatformNamespace } from './core/namespace';
 export type { PlatformNamespaceProps, PodSecurityLevel } from './core/namespace';
-export { allowEgressToGroup, allowIngressFromGroup, allowKubeApi, allowTraffic, KUBE_API, NamespaceIsolation } from './core/network';
+export { allowEgressToGroup, allowIngressFromGroup, allowKubeApi, allowTraffic, allowFromKubeApi, kubeApi, NamespaceIsolation } from './core/network';
 export type { AddressRule, EgressTarget, GroupPods, NamespaceGroup, NetworkPeer, NetworkPort } from './core/network';
 export { DEFAULT_LIMITS, DEFAULT_QUOTA, limitRangeItems, quotaHard, tenantLimitIssues } from './core/tenant-limits';
 export type { ComputeAmounts, ContainerLimits, ProfileQuota, TenantLimitIssue } from './core/tenant-limits';

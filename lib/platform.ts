@@ -118,6 +118,7 @@ export class KubeflowPlatform extends Chart {
     this.context = KfkitContext.create(this, {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
       helmDelivery: helmDelivery(config),
+      apiServerCidrs: config.cluster.apiServer.anyAddress ? ['0.0.0.0/0'] : config.cluster.apiServer.cidrs,
     });
     // Standalone Pipelines runs users' pipeline steps (arbitrary images) in the platform namespace: enforce `baseline`
     // there, as upstream does for profile namespaces, and warn/audit `restricted`. Multi-user runs them in the profiles'

@@ -50,7 +50,7 @@ type AuthInput = Omit<KubeflowAuthProps, 'gateway'> & { readonly gateway?: IKube
 function build(props: AuthInput): { auth: KubeflowAuth; s: Synthesized } {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   ctx.addExternalObject({ apiVersion: 'v1', kind: 'Namespace', name: 'istio-system', reason: 'the mesh namespace' });
   ctx.addExternalApi({ group: 'networking.istio.io', kind: 'VirtualService', versions: ['v1'], providedBy: 'Istio' });
   for (const kind of ['AuthorizationPolicy', 'RequestAuthentication']) ctx.addExternalApi({ group: 'security.istio.io', kind, versions: ['v1'], providedBy: 'Istio' });
@@ -403,7 +403,7 @@ describe('with the real mesh and gateway components', () => {
   test.each(['managed', 'external'] as const)('%s Istio: the platform validates, and the mesh config lists oauth2-proxy', (mode) => {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    const ctx = KfkitContext.create(chart);
+    const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     declareExternalCertManager(ctx, '1.19');
     const istio = new IstioMesh(chart, 'Mesh', { mode });
     new PlatformNamespace(chart, 'Kubeflow', { name: 'kubeflow' });
@@ -539,7 +539,7 @@ describe('configuration rules for authentication (mesh-schema)', () => {
 describe('GeneratedSecret shared across namespaces', () => {
   const make = (sharedWith: { name: string; namespace?: string; keys: Record<string, string> }[]) => () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     new GeneratedSecret(chart, 'S', { name: 'a', namespace: 'one', identity: { name: 'a', component: 'x' }, keys: { v: { randomBytes: 16 } }, sharedWith });
     return collect(chart);
   };

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { ConfigError, MAX_OVERLAY_BYTES } from '../lib/config/load';
-import { cli, ROOT, tmpdir } from './helpers';
+import { cli, listFiles, ROOT, tmpdir } from './helpers';
 
 /**
  * Every bad input a user can give kfkit synth — a value, a key, a file — is refused the same way: exit 2, a message
@@ -148,6 +148,11 @@ const reviewCases: Case[] = [
   { name: 'an internet-facing NLB with no gateway', overlay: at(['addons', 'awsLoadBalancerController', 'gatewayLoadBalancer', 'scheme'], 'internet-facing'), path: 'addons.awsLoadBalancerController.gatewayLoadBalancer.scheme', message: /no gateway/ },
   { name: 'NLB source ranges with no gateway', overlay: at(['addons', 'awsLoadBalancerController', 'gatewayLoadBalancer', 'sourceRanges'], ['203.0.113.0/24']), path: 'addons.awsLoadBalancerController.gatewayLoadBalancer.sourceRanges', message: /no gateway/ },
   { name: 'NLB settings for a ClusterIP gateway', overlay: meshed(at(['addons', 'awsLoadBalancerController', 'gatewayLoadBalancer', 'scheme'], 'internet-facing')), path: 'addons.awsLoadBalancerController.gatewayLoadBalancer.scheme', message: /set gateway.service.type to LoadBalancer/ },
+  // The API server's addresses: required, never every address by accident.
+  { name: 'onprem without the API server\'s addresses', overlay: 'stack: onprem\n', path: 'cluster.apiServer.cidrs', message: /required: the IPv4 blocks of the API server's addresses/ },
+  { name: 'API server block 0.0.0.0/0', overlay: at(['cluster', 'apiServer', 'cidrs'], ['0.0.0.0/0']), path: 'cluster.apiServer.cidrs[0]', message: /every address: set cluster.apiServer.anyAddress: true/ },
+  { name: 'API server block 10.0.0.0/33', overlay: at(['cluster', 'apiServer', 'cidrs'], ['10.0.0.0/33']), path: 'cluster.apiServer.cidrs[0]', message: /prefix length/ },
+  { name: 'API server blocks and anyAddress', overlay: at(['cluster', 'apiServer'], { cidrs: ['10.0.0.1/32'], anyAddress: true }), path: 'cluster.apiServer.anyAddress', message: /not both/ },
   // Names that clash with the platform's namespaces.
   { name: 'namespace istio-system', overlay: at(['namespace'], 'istio-system'), path: 'namespace', message: /namespace of a platform part/ },
   { name: 'namespace cert-manager', overlay: at(['namespace'], 'cert-manager'), path: 'namespace', message: /namespace of a platform part/ },
@@ -236,6 +241,17 @@ describe('every bad input: exit 2, the field path and what is allowed, bounded o
     expect(ok(at(['images', 'registryMirror'], 'registry.corp.example:5000/kubeflow/mirror_1'))).toEqual({ code: 0, err: '' });
     expect(ok(meshed(at(['gateway', 'host'], '*.kubeflow.example.com')))).toEqual({ code: 0, err: '' });
     expect(ok(externalDb('DB-1.Corp.Example'))).toEqual({ code: 0, err: '' });
+  });
+
+  test('every address for the API server only on purpose: accepted with a warning, and the policies say 0.0.0.0/0', () => {
+    const dir = tmpdir('kfkit-any-');
+    fs.mkdirSync(path.join(dir, 'overlays'));
+    fs.writeFileSync(path.join(dir, 'overlays', 'x.yaml'), at(['cluster', 'apiServer'], { cidrs: [], anyAddress: true }));
+    const r = cli(['synth', '--env', 'x', '--overlays', 'overlays', '--out', 'dist'], dir);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/WARNING: cluster.apiServer.anyAddress is true: every pod allowed to reach the API server can reach any host/);
+    const file = listFiles(path.join(dir, 'dist', 'x')).find((f) => f.endsWith('/networkpolicy_kubeflow_ml-pipeline-to-kube-apiserver.yaml'));
+    expect(fs.readFileSync(path.join(dir, 'dist', 'x', file ?? 'missing'), 'utf8')).toContain('0.0.0.0/0');
   });
 
   test('a few as real processes: the same exit code and message, no stack trace', () => {

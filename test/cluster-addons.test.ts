@@ -28,7 +28,7 @@ interface Options {
 function tree(build: (chart: Chart, ctx: KfkitContext) => void, options: Options = {}): Synthesized {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart, { helmDelivery: options.delivery, images: options.images });
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], helmDelivery: options.delivery, images: options.images });
   build(chart, ctx);
   return collect(chart);
 }

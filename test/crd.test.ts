@@ -41,7 +41,7 @@ const PROPS: CustomResourceDefinitionProps = {
 function tree(): { chart: Chart } {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   return { chart };
 }
 

@@ -55,7 +55,7 @@ interface Built {
 function fixture(options: BuildOptions = {}): { chart: Chart; gateway: KubeflowGateway; kfam: KfamEndpoint } {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   declareExternalCertManager(ctx, '1.19');
   const mesh = new IstioMesh(chart, 'Mesh', { mode: 'managed', dataplane: options.dataplane ?? 'sidecar' });
   const kubeflow = new PlatformNamespace(chart, 'Kubeflow', { name: 'kubeflow' });

@@ -107,7 +107,7 @@ interface Built {
 function build(options: { credentials?: ArtifactCredentials; engine?: DatabaseEngine; backup?: Partial<DatabaseBackupProps> } = {}): Built {
   const app = new App();
   const chart = new Chart(app, 'test', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Namespace', { name: NS });
   const database: IDatabase = options.engine === 'postgresql' ? new TestPostgres(chart, 'Db') : new MysqlDatabase(chart, 'Db', { namespace: NS });
   const store = new TestStore(chart, 'Store', options.credentials ?? SECRET_KEYS);
@@ -342,7 +342,7 @@ describe('DatabaseBackup', () => {
   test('the postgresql component gets pg tools too', () => {
     const app = new App();
     const chart = new Chart(app, 'pg');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const database = new PostgresDatabase(chart, 'Db', { namespace: NS });
     const store = new TestStore(chart, 'Store', SECRET_KEYS);
     new DatabaseBackup(chart, 'Backup', { namespace: NS, database, store });
@@ -355,7 +355,7 @@ describe('DatabaseBackup', () => {
   test('an external database is refused: its managed service backs it up', () => {
     const app = new App();
     const chart = new Chart(app, 'ext');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const database = new ExternalDatabase(chart, 'Db', {
       namespace: NS, engine: 'mysql', host: 'db.example.com', credentials: { secretName: 'db', usernameKey: 'u', passwordKey: 'p' },
     });
@@ -453,7 +453,7 @@ describe('renderRestore (kfkit restore)', () => {
 
   test('an external database is a RestoreError naming the managed service', () => {
     const config = resolveConfig({
-      stack: 'bare',
+      stack: 'bare', cluster: { apiServer: { cidrs: ['192.0.2.0/24'] } },
       database: { type: 'external', engine: 'mysql', host: 'db.example.com', credentialsSecret: { name: 'db-credentials' }, tls: { mode: 'disabled' } },
     }, [{ name: 'bare', description: 'no defaults', defaults: {} }]);
     expect(() => renderRestore(config, TS)).toThrow(RestoreError);

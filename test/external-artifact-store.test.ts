@@ -16,7 +16,7 @@ const WORKLOAD_IDENTITY = { type: 'workload-identity', gcpServiceAccount: 'kfp@m
 function build(props: Omit<ExternalArtifactStoreProps, 'namespace'>): { store: ExternalArtifactStore; s: Synthesized } {
   const app = new App();
   const chart = new Chart(app, 'kfkit', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Namespace', { name: 'kubeflow' });
   const store = new ExternalArtifactStore(chart, 'ArtifactStore', { namespace: 'kubeflow', ...props });
   store.allowFrom(CLIENT);

@@ -61,7 +61,7 @@ function demoApp(scope: Construct): WebAppBackend {
 function build(options: BuildOptions = {}): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   let certManager: CertManagerRef | undefined = CERT_MANAGER;
   if (options.certManager === null) certManager = undefined;
   else if (options.certManager === 'managed') certManager = new ManagedCertManager(chart, 'CertManager', { acme: options.tls?.type === 'acme' });
@@ -223,7 +223,7 @@ describe('KubeflowGateway: ACME TLS', () => {
   test('image pull Secrets of the catalog reach the solver pods', () => {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    const ctx = KfkitContext.create(chart, { images: new ImageCatalog({ pullSecrets: ['regcred'] }) });
+    const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], images: new ImageCatalog({ pullSecrets: ['regcred'] }) });
     declareExternalCertManager(ctx, '1.19');
     const mesh = new IstioMesh(chart, 'Mesh', { mode: 'external' });
     new KubeflowGateway(chart, 'Gateway', { mesh, host: HOST, tls, certManager: {} });
@@ -255,7 +255,7 @@ describe('KubeflowGateway: TLS from an existing Secret', () => {
 describe('KubeflowGateway: validation', () => {
   const make = (props: Partial<KubeflowGatewayProps>, certManager: CertManagerRef | null = {}) => () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const mesh = new IstioMesh(chart, 'Mesh', { mode: 'external' });
     new KubeflowGateway(chart, 'Gateway', { mesh, host: HOST, tls: { type: 'self-signed' }, certManager: certManager ?? undefined, ...props });
   };

@@ -24,7 +24,7 @@ const ONPREM = loadOverlay(path.join(ROOT, 'overlays'), 'onprem', STACKS);
 
 /** The on-prem stack with the given `gpu` section (and anything else). */
 function onprem(overrides: Record<string, unknown>): PlatformConfig {
-  return resolveConfig({ stack: 'onprem', ...overrides }, STACKS);
+  return resolveConfig({ stack: 'onprem', cluster: { apiServer: { cidrs: ['192.0.2.0/24'] } }, ...overrides }, STACKS);
 }
 
 function find(s: Synthesized, kind: string, name: string): K8sObject | undefined {
@@ -93,7 +93,7 @@ describe('GPU scheduling helpers', () => {
   test('a pod template using them is valid (validation harness: OpenAPI, references, resources)', () => {
     const app = new App();
     const chart = new Chart(app, 'gpu', { disableResourceNameHashes: true });
-    KfkitContext.create(app);
+    KfkitContext.create(app, { apiServerCidrs: ['192.0.2.0/24'] });
     const identity = { name: 'trainer', component: 'training' };
     new k8s.KubeServiceAccount(chart, 'Sa', { metadata: { name: 'trainer', namespace: 'default' } });
     const template = withGpus(podTemplate(chart, {
@@ -120,7 +120,7 @@ describe('GPU scheduling helpers', () => {
 
   test('withGpus refuses a pool without GPUs and an unknown container', () => {
     const app = new App();
-    KfkitContext.create(app);
+    KfkitContext.create(app, { apiServerCidrs: ['192.0.2.0/24'] });
     const t = podTemplate(app, { identity: { name: 'x', component: 'y' }, serviceAccountName: 'x', containers: [{ name: 'main', image: 'a.io/x:1', resources: BUDGET }] });
     expect(() => withGpus(t, { container: 'main', count: 1, budget: BUDGET, pool: gpuPool({ name: 'dra', devicePlugin: 'none' }) })).toThrow(/devicePlugin none/);
     expect(() => withGpus(t, { container: 'nope', count: 1, budget: BUDGET, pool })).toThrow(/no container "nope"/);
@@ -128,7 +128,7 @@ describe('GPU scheduling helpers', () => {
 
   test('privilegedPod needs a reason and an existing container', () => {
     const app = new App();
-    KfkitContext.create(app);
+    KfkitContext.create(app, { apiServerCidrs: ['192.0.2.0/24'] });
     const t = podTemplate(app, { identity: { name: 'x', component: 'y' }, serviceAccountName: 'x', containers: [{ name: 'main', image: 'a.io/x:1', resources: BUDGET }] });
     expect(() => privilegedPod(t, { reason: ' ', containerSecurityContexts: {} })).toThrow(/needs its reason/);
     expect(() => privilegedPod(t, { reason: 'needs the host for a test', containerSecurityContexts: { other: {} } })).toThrow(/no container "other"/);
@@ -301,7 +301,7 @@ describe('DCGM exporter', () => {
 describe('gpu configuration rules', () => {
   const bad = (gpu: Record<string, unknown>, extra: Record<string, unknown> = {}): { path: string; message: string }[] => {
     try {
-      resolveConfig({ stack: 'onprem', gpu, ...extra }, STACKS);
+      resolveConfig({ stack: 'onprem', cluster: { apiServer: { cidrs: ['192.0.2.0/24'] } }, gpu, ...extra }, STACKS);
     } catch (e) {
       if (e instanceof ConfigError) return [...e.issues];
       throw e;

@@ -16,7 +16,7 @@ import { checkPlatform, synthesize } from '../lib/synth/index';
 function tree(delivery: HelmDelivery | undefined, build: (chart: Chart, ctx: KfkitContext) => void): Synthesized {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart, { helmDelivery: delivery });
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], helmDelivery: delivery });
   build(chart, ctx);
   return collect(chart);
 }

@@ -39,7 +39,7 @@ interface BuildOptions {
 function build(props: IstioMeshProps, options: BuildOptions = {}): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart, options.context);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], ...options.context });
   const mesh = new IstioMesh(chart, 'Mesh', props);
   const ns = new PlatformNamespace(chart, 'Kubeflow', { name: 'kubeflow' });
   mesh.enrol(ns);
@@ -196,7 +196,7 @@ describe('managed, sidecar (Flux)', () => {
     ]);
     expect(spec(get(s, 'NetworkPolicy', 'istiod-from-kube-apiserver'))).toMatchObject({
       podSelector: { matchLabels: { app: 'istiod' } }, policyTypes: ['Ingress'],
-      ingress: [{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 15017, protocol: 'TCP' }] }],
+      ingress: [{ from: [{ ipBlock: { cidr: '192.0.2.0/24' } }], ports: [{ port: 15017, protocol: 'TCP' }] }],
     });
     expect(spec(get(s, 'NetworkPolicy', 'istiod-from-kubeflow'))).toEqual({
       podSelector: { matchLabels: { app: 'istiod' } }, policyTypes: ['Ingress'],

@@ -112,7 +112,7 @@ describe('oneShotJobName', () => {
 describe('one-shot Jobs of the constructs', () => {
   function generated(props: Partial<GeneratedSecretProps> = {}, images?: ImageCatalog): { secret: GeneratedSecret; s: Synthesized } {
     const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-    KfkitContext.create(chart, { images });
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], images });
     new k8s.KubeNamespace(chart, 'Ns', { metadata: { name: 'kf' } });
     const secret = new GeneratedSecret(chart, 'S', {
       name: 'db-secret', namespace: 'kf', identity: { name: 'db', component: 'db' }, keys: { password: { randomBytes: 16 } }, ...props,
@@ -153,7 +153,7 @@ describe('one-shot Jobs of the constructs', () => {
   test('SeaweedFS: the bucket Job is named after its spec, exposed as bucketJobName', () => {
     const build = (bucket?: string) => {
       const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-      KfkitContext.create(chart);
+      KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
       const store = new SeaweedfsArtifactStore(chart, 'Store', { namespace: 'kubeflow', bucket });
       return { store, s: collect(chart) };
     };

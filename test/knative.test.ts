@@ -49,7 +49,7 @@ function build(
 ): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart, { helmDelivery: options.delivery, images: options.images ?? new ImageCatalog({ registryMirror: MIRROR }) });
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], helmDelivery: options.delivery, images: options.images ?? new ImageCatalog({ registryMirror: MIRROR }) });
   const mesh = props.mesh ?? stubMesh();
   if (mesh.mode === 'managed') new PlatformNamespace(chart, 'MeshNamespace', { name: mesh.namespace, podSecurity: 'privileged' });
   else ctx.addExternalObject({ apiVersion: 'v1', kind: 'Namespace', name: mesh.namespace, reason: 'the admins\' Istio' });
@@ -311,7 +311,7 @@ describe('external Knative Serving', () => {
   function external(extra?: (chart: Chart) => void): Built {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    const ctx = KfkitContext.create(chart);
+    const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const mesh = stubMesh({ mode: 'external' });
     const knative = new KnativeServing(chart, 'Knative', { mode: 'external', version: '1.20', mesh, gateway: stubGateway(mesh) });
     extra?.(chart);
@@ -363,7 +363,7 @@ describe('ordering guards (harness)', () => {
   test('`after` orders the KnativeServing after the given waves', () => {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    const ctx = KfkitContext.create(chart);
+    const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const late = ctx.plan.addWave('late-mesh', { description: 'a mesh control plane installed after cluster configuration', after: [ctx.plan.cluster] });
     const mesh = stubMesh({ mode: 'external' });
     new KnativeServing(chart, 'Knative', { mode: 'managed', mesh, gateway: stubGateway(mesh), after: [late] });

@@ -57,7 +57,7 @@ describe('in-cluster MySQL', () => {
   test('allowFrom opens exactly the client → mysql:3306 path, both directions of policy', () => {
     const app = new App();
     const chart = new Chart(app, 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const db = new MysqlDatabase(chart, 'Db', { namespace: 'kubeflow' });
     db.allowFrom({ peerName: 'ml-pipeline', namespace: 'kubeflow', podLabels: { 'app.kubernetes.io/name': 'ml-pipeline' } });
     const objects = collect(chart).objects;
@@ -81,7 +81,7 @@ describe('in-cluster MySQL', () => {
   test('a cross-namespace client is matched by namespace too', () => {
     const app = new App();
     const chart = new Chart(app, 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const db = new MysqlDatabase(chart, 'Db', { namespace: 'kubeflow' });
     db.allowFrom({ peerName: 'katib-db-manager', namespace: 'katib', podLabels: { app: 'katib' } });
     const ingress = collect(chart).objects.find((o) => o.manifest.metadata.name === 'mysql-from-katib-db-manager' && o.manifest.metadata.namespace === 'kubeflow');

@@ -185,5 +185,5 @@ describe('a real kfkit synth killed while writing', () => {
     expect(fs.readdirSync(dist).filter((f) => f.startsWith('.')).sort()).toEqual([]);
     expect(cli(['synth', '--all', '--overlays', path.join(ROOT, 'overlays'), '--out', 'dist'], dir).code).toBe(0);
     for (const env of envs) expect(read(path.join(dist, env))).toEqual(read(path.join(reference, env)));
-  });
+  }, 60_000);
 });

@@ -42,7 +42,7 @@ interface BuildOptions {
 function build(options: BuildOptions = {}): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Ns', { name: 'kubeflow' });
   const db = new MysqlDatabase(chart, 'Db', { namespace: 'kubeflow' });
   const kind = options.store ?? 'seaweedfs';

@@ -87,7 +87,7 @@ function build(options: {
 } = {}): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Ns', { name: NS });
   const database = options.database?.(chart) ?? new MysqlDatabase(chart, 'Db', { namespace: NS });
   const store = options.store?.(chart) ?? new SeaweedfsArtifactStore(chart, 'Store', { namespace: NS });
@@ -428,7 +428,7 @@ describe('guards', () => {
   function parts(store?: (chart: Chart) => IArtifactStore, database?: (chart: Chart) => IDatabase) {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const base: PipelinesPartProps = {
       namespace: NS,
       database: database?.(chart) ?? new MysqlDatabase(chart, 'Db', { namespace: NS }),

@@ -80,7 +80,7 @@ function storeOf(chart: Chart, variant: StoreVariant): IArtifactStore {
 function build(options: BuildOptions = {}): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   declareExternalCertManager(ctx, '1.19');
   const mesh = new IstioMesh(chart, 'Mesh', options.mesh ?? { mode: 'external' });
   const kubeflow = new PlatformNamespace(chart, 'Kubeflow', { name: NS, podSecurity: 'baseline' });
@@ -344,7 +344,7 @@ describe('PipelinesProfileResources: one profile namespace', () => {
     expect(policy('profile-allow').spec.egress?.map(target)).toEqual(['ml-pipeline:8888+8887', 'ml-pipeline-ui:3000']);
     expect(policy('profile-allow').spec.ingress).toBeUndefined();
     expect(policy('pipeline-runs-allow').spec.podSelector).toEqual({ matchLabels: { 'pipelines.kubeflow.org/v2_component': 'true' } });
-    expect(policy('pipeline-runs-allow').spec.egress?.map(target)).toEqual(['metadata-grpc-deployment:8080', '0.0.0.0/0:443+6443', 'seaweedfs:8333']);
+    expect(policy('pipeline-runs-allow').spec.egress?.map(target)).toEqual(['metadata-grpc-deployment:8080', '192.0.2.0/24:443+6443', 'seaweedfs:8333']);
     expect(policy('tensorboard-viewers-allow').spec.egress?.map(target)).toEqual(['seaweedfs:8333']);
     expect(policy('tensorboard-viewers-allow').spec.ingress?.map((r) => r.from?.[0].podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['ml-pipeline-ui']);
     // The platform side admits every profile namespace once (by the namespaces' label), not one policy per profile.
@@ -448,7 +448,7 @@ describe('guards', () => {
 
   test('PipelinesProfileResources refuses GKE Workload Identity', () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const store = new ExternalArtifactStore(chart, 'Store', {
       namespace: NS, provider: 'gcs', bucket: 'kfp-artifacts', credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp@p.iam.gserviceaccount.com' },
     });

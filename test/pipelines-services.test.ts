@@ -103,7 +103,7 @@ interface Built {
 function build(db: DatabaseVariant = 'mysql', st: StoreVariant = 'seaweedfs', certManager = false): Built {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  KfkitContext.create(chart);
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Ns', { name: NS });
   const props: PipelinesPartProps = { namespace: NS, database: database(chart, db), store: store(chart, st), mode: 'standalone' };
   new PipelineInstallConfig(chart, 'InstallConfig', props);
@@ -336,7 +336,7 @@ describe('Pipelines services (ML Metadata, UI, visualization, viewer controller,
     }
     const webhook = all.get('cache-server-from-kube-apiserver');
     expect(webhook?.spec).toMatchObject({ policyTypes: ['Ingress'], podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cache-server' } } });
-    expect(JSON.stringify(webhook?.spec.ingress)).toBe('[{"from":[{"ipBlock":{"cidr":"0.0.0.0/0"}}],"ports":[{"port":8443,"protocol":"TCP"}]}]');
+    expect(JSON.stringify(webhook?.spec.ingress)).toBe('[{"from":[{"ipBlock":{"cidr":"192.0.2.0/24"}}],"ports":[{"port":8443,"protocol":"TCP"}]}]');
     // Nothing else: no policy names a peer these parts do not talk to (the visualization server opens none itself).
     const mineNames = [...all.keys()].filter((n) => !['default-deny', 'allow-dns'].includes(n) && !/generator|create-bucket/.test(n));
     expect(mineNames.filter((n) => n.startsWith('ml-pipeline-visualizationserver'))).toEqual([]);
@@ -505,7 +505,7 @@ describe('guards', () => {
   const parts = (db: DatabaseVariant = 'mysql') => {
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const props: PipelinesPartProps = { namespace: NS, database: database(chart, db), store: store(chart, 'seaweedfs'), mode: 'standalone' };
     return { chart, props };
   };
@@ -523,7 +523,7 @@ describe('guards', () => {
   test('ML Metadata refuses TLS with PostgreSQL, and certificate verification without a CA file', () => {
     const app = new App();
     const chart = new Chart(app, 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const s3 = store(chart, 'seaweedfs');
     const pg = new ExternalDatabase(chart, 'Pg', {
       namespace: NS, engine: 'postgresql', host: 'pg.example.com', credentials: { secretName: 'pg', usernameKey: 'u', passwordKey: 'p' }, tls: { mode: 'required' },

@@ -174,7 +174,7 @@ describe('every namespace kfkit creates enforces restricted or says why not', ()
   test('PlatformNamespace refuses a reason on a restricted namespace, and a reason that is not a sentence', () => {
     const app = new App();
     const chart = new Chart(app, 'c');
-    KfkitContext.create(chart, { images: new ImageCatalog() });
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], images: new ImageCatalog() });
     const restricted = new PlatformNamespace(chart, 'R', { name: 'r' });
     expect(() => { restricted.explainPodSecurity('because I say so, at length'); }).toThrow(/enforces restricted: there is no exception to explain/);
     expect(() => new PlatformNamespace(chart, 'B', { name: 'b', podSecurity: 'baseline', podSecurityReason: 'why' })).toThrow(/reason must be a sentence/);

@@ -95,7 +95,7 @@ describe('in-cluster PostgreSQL', () => {
 
   test('the typed reference consumers get', () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const db = new PostgresDatabase(chart, 'Db', { namespace: 'kubeflow' });
     expect(db.engine).toBe('postgresql');
     expect(db.host).toBe('postgres-service.kubeflow.svc.cluster.local');
@@ -153,7 +153,7 @@ describe('in-cluster PostgreSQL', () => {
 
   test('allowFrom opens exactly the client → postgres:5432 path, both directions of policy', () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const db = new PostgresDatabase(chart, 'Db', { namespace: 'kubeflow' });
     db.allowFrom({ peerName: 'ml-pipeline', namespace: 'kubeflow', podLabels: { 'app.kubernetes.io/name': 'ml-pipeline' } });
     const objects = collect(chart).objects;
@@ -289,7 +289,7 @@ const hasPython = spawnSync('python3', ['--version']).status === 0;
 describe('GeneratedSecret sharedWith', () => {
   const make = (sharedWith: { name: string; keys: Record<string, string> }[]) => () => {
     const chart = new Chart(new App(), 't');
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     new GeneratedSecret(chart, 'S', { name: 'a', namespace: 'kf', identity: { name: 'a', component: 'db' }, keys: { password: { randomBytes: 16 } }, sharedWith });
   };
 

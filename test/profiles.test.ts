@@ -40,7 +40,7 @@ interface Built {
 function tree(props: Input, addProfiles?: (b: Built) => void): Built & { readonly s: Synthesized } {
   const app = new App();
   const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(chart);
+  const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   ctx.addExternalApi({ group: 'security.istio.io', kind: 'AuthorizationPolicy', versions: ['v1'], providedBy: 'Istio' });
   new PlatformNamespace(chart, 'Namespace', { name: props.namespace ?? 'kubeflow' });
   const profiles = new ProfilesController(chart, 'Profiles', { userHeaders: HEADERS, ...props });

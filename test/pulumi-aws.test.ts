@@ -115,6 +115,7 @@ function mocks(preview: boolean): pulumi.runtime.Mocks {
           vpcConfig: { clusterSecurityGroupId: 'sg-0e1a2b3c4d5e6f700', vpcId: 'vpc-0e', subnetIds: ['subnet-0e1', 'subnet-0e2'] },
         };
         case 'aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider': return { arn: OIDC_ARN, url: inputs.url };
+        case 'aws:ec2/getVpc:getVpc': return { id: inputs.id, cidrBlock: '10.42.0.0/16' };
         default: throw new Error(`unexpected call ${args.token}`);
       }
     },
@@ -705,6 +706,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
     const overlay = aws.cloudOutputsToOverlay(outputs, { credentialsSecretName: 'rds-credentials' });
     expect(overlay).toEqual({
       namespace: 'kubeflow',
+      cluster: { apiServer: { cidrs: ['10.42.0.0/16'] } },
       objectStore: { type: 'external', provider: 's3', region: REGION, bucket: 'kfkit-dev-artifacts-a1b2c3d', credentials: { type: 'irsa' } },
       cloud: {
         aws: {
@@ -737,7 +739,7 @@ function cloudOutputs(over: Partial<import('../pulumi/aws').CloudOutputs>): impo
     namespace: 'kubeflow',
     cluster: {
       name: 'kfkit-dev', endpoint: 'https://existing.eks.example', oidcIssuerUrl: `https://${ISSUER}`, oidcProviderArn: OIDC_ARN,
-      nodeSecurityGroupId: 'sg-0e1a2b3c4d5e6f700', vpcId: VPC_ID, kubeconfig: '{}',
+      nodeSecurityGroupId: 'sg-0e1a2b3c4d5e6f700', vpcId: VPC_ID, vpcCidr: '10.42.0.0/16', kubeconfig: '{}',
     },
     bucket: { name: 'kfkit-dev-artifacts-a1b2c3d', arn: 'arn:aws:s3:::kfkit-dev-artifacts-a1b2c3d', region: REGION },
     roles: { pipelines: `arn:aws:iam::${ACCOUNT}:role/kfkit-dev-pipelines`, profiles: {}, ...ADDON_ROLES },

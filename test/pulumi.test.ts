@@ -72,7 +72,7 @@ function cloudOutputs(over: Partial<CloudOutputs> = {}): CloudOutputs {
     namespace: 'kubeflow',
     cluster: {
       name: 'kfkit-dev', endpoint: 'https://0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com', oidcIssuerUrl: `https://${ISSUER}`,
-      oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`, nodeSecurityGroupId: 'sg-0123456789abcdef0', vpcId: VPC_ID, kubeconfig: KUBECONFIG,
+      oidcProviderArn: `arn:aws:iam::${ACCOUNT}:oidc-provider/${ISSUER}`, nodeSecurityGroupId: 'sg-0123456789abcdef0', vpcId: VPC_ID, vpcCidr: '10.42.0.0/16', kubeconfig: KUBECONFIG,
     },
     bucket: { name: BUCKET, arn: `arn:aws:s3:::${BUCKET}`, region: REGION },
     roles: { pipelines: ROLE, profiles: {}, ...ADDON_ROLES },

@@ -26,7 +26,7 @@ const CLIENT = { peerName: 'ml-pipeline', namespace: 'kubeflow', podLabels: { 'a
 function build(props: Partial<SeaweedfsArtifactStoreProps> = {}, images?: ImageCatalog): { store: SeaweedfsArtifactStore; s: Synthesized } {
   const app = new App();
   const chart = new Chart(app, 'kfkit', { disableResourceNameHashes: true });
-  KfkitContext.create(chart, { images });
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'], images });
   new PlatformNamespace(chart, 'Namespace', { name: 'kubeflow' });
   const store = new SeaweedfsArtifactStore(chart, 'ArtifactStore', { namespace: 'kubeflow', ...props });
   store.allowFrom(CLIENT);
@@ -206,7 +206,7 @@ describe('in-cluster SeaweedFS artifact store', () => {
 
     const app = new App();
     const chart = new Chart(app, 't', { disableResourceNameHashes: true });
-    KfkitContext.create(chart);
+    KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const other = new SeaweedfsArtifactStore(chart, 'Store', { namespace: 'kubeflow' });
     const controller = { peerName: 'kubeflow-pipelines-profile-controller', namespace: 'kubeflow', podLabels: { app: 'profile-controller' } };
     other.allowFrom(controller);

@@ -300,7 +300,7 @@ describe('configuration rules', () => {
 describe('the Profile construct', () => {
   function fixture(): { chart: Chart; controller: ProfilesController } {
     const chart = new Chart(new App(), 't', { disableResourceNameHashes: true });
-    const ctx = KfkitContext.create(chart);
+    const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     declareExternalCertManager(ctx, '1.19');
     const mesh = new IstioMesh(chart, 'Mesh', { mode: 'external' });
     return { chart, controller: new ProfilesController(chart, 'Profiles', { userHeaders: HEADERS, mesh }) };

@@ -12,7 +12,7 @@ import { PROVIDES_ANNOTATION } from '../lib/validate/types';
 function chart(): { app: App; chart: Chart; ctx: KfkitContext } {
   const app = new App();
   const c = new Chart(app, 'test', { disableResourceNameHashes: true });
-  const ctx = KfkitContext.create(c);
+  const ctx = KfkitContext.create(c, { apiServerCidrs: ['192.0.2.0/24'] });
   new k8s.KubeNamespace(c, 'Ns', { metadata: { name: 'kf' } });
   return { app, chart: c, ctx };
 }

@@ -77,6 +77,10 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
       }),
     });
     io.err(`kfkit synth: ${env}: ${synthesized.objects.length} objects in ${synthesized.waves.length} waves, validated (${Date.now() - t0} ms)`);
+    if (config.cluster.apiServer.anyAddress) {
+      io.err(`kfkit synth: ${env}: WARNING: cluster.apiServer.anyAddress is true: every pod allowed to reach the API server can reach any host `
+        + 'on 443 and 6443, and any address may call the webhooks; set cluster.apiServer.cidrs instead');
+    }
     for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }
   const root = path.resolve(io.cwd, opts.out);

@@ -10,7 +10,7 @@ import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
 import { katibSchema, kserveSchema, notebooksSchema, trainingSchema, workloadIssues } from './workloads-schema';
-import { atLeast, dnsLabel, dnsName, hostPortProblem, registryProblem, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { atLeast, dnsLabel, dnsName, hostPortProblem, ipv4Cidr, registryProblem, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * The platform configuration schema: one source for validation, defaults, TypeScript types and the JSON Schema
@@ -325,8 +325,25 @@ const certManagerSchema = z.strictObject({
 
 
 /** Schema of a whole overlay: the stack it layers over plus any setting below. */
+/** What kfkit must know of the cluster it installs into. */
+const clusterSchema = z.strictObject({
+  apiServer: z.strictObject({
+    cidrs: z.array(ipv4Cidr).default([]).meta({
+      description: 'IPv4 blocks holding the Kubernetes API server\'s addresses: the only destinations of the policies that let pods reach the '
+        + 'API server, and the only sources allowed to call kfkit\'s webhooks. Read them from the `kubernetes` EndpointSlice (kubectl get '
+        + 'endpointslice -n default -l kubernetes.io/service-name=kubernetes -o jsonpath=\'{.items[*].endpoints[*].addresses}\'); a managed '
+        + 'control plane whose addresses rotate gives their range (EKS: the VPC; GKE: the master CIDR). Required unless the stack knows them.',
+    }),
+    anyAddress: z.boolean().default(false).meta({
+      description: 'Allow every address (0.0.0.0/0) instead of cidrs: any pod allowed to reach the API server can then reach any host on '
+        + '443/6443. An explicit opt-in, warned about at every synth. Default: false.',
+    }),
+  }).prefault({}),
+}).prefault({});
+
 export const platformConfigSchema = z.strictObject({
   stack: z.string().meta({ description: 'Deployment target this overlay layers over: the name of a stacks/<target>.ts file (local, …).' }),
+  cluster: clusterSchema.meta({ description: 'The cluster kfkit installs into: the API server\'s addresses.' }),
   namespace: dnsLabel('namespace')
     .refine((n) => !RESERVED_NAMESPACES.includes(n), `must not be a reserved namespace (${RESERVED_NAMESPACES.join(', ')})`)
     .default('kubeflow')
@@ -433,6 +450,22 @@ export const platformConfigSchema = z.strictObject({
       message: `"${c.gpu.namespace}" is ${gpuTaken}: the GPU node agents need a namespace of their own (it enforces the privileged Pod Security level)`,
     });
   }
+  const api = c.cluster.apiServer;
+  if (api.anyAddress && api.cidrs.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['cluster', 'apiServer', 'anyAddress'], message: 'give cidrs or anyAddress, not both' });
+  } else if (!api.anyAddress && api.cidrs.length === 0) {
+    ctx.addIssue({
+      code: 'custom', path: ['cluster', 'apiServer', 'cidrs'],
+      message: 'required: the IPv4 blocks of the API server\'s addresses (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes '
+        + '-o jsonpath=\'{.items[*].endpoints[*].addresses}\'; EKS: the VPC\'s CIDR); kfkit never opens egress to every address unless '
+        + 'cluster.apiServer.anyAddress is true',
+    });
+  }
+  api.cidrs.forEach((cidr, i) => {
+    if (cidr.endsWith('/0')) {
+      ctx.addIssue({ code: 'custom', path: ['cluster', 'apiServer', 'cidrs', i], message: `${cidr} is every address: set cluster.apiServer.anyAddress: true to mean that` });
+    }
+  });
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of workloadIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });

@@ -18,6 +18,15 @@ export interface KfkitContextProps {
    * @default - Flux, in flux-system, every 10 minutes
    */
   readonly helmDelivery?: HelmDelivery;
+  /**
+   * IPv4 blocks holding the Kubernetes API server's addresses: the only destinations of the policies that let pods
+   * reach the API server, and the only sources of the policies that let it call webhooks. Read them from the
+   * `kubernetes` EndpointSlice (`kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes -o
+   * jsonpath='{.items[*].endpoints[*].addresses}'`); a managed control plane whose addresses rotate (EKS, GKE) gives the
+   * range they are drawn from (the VPC, the master CIDR). `0.0.0.0/0` opens every address: pass it only on purpose.
+   * @default - none: a construct that needs the API server throws, naming this property
+   */
+  readonly apiServerCidrs?: readonly string[];
 }
 
 /**
@@ -64,10 +73,28 @@ export class KfkitContext extends Construct {
   private readonly requirementSources: (() => readonly string[])[] = [];
   private applySetParent?: { readonly ref: ApplySetRef; readonly parent: ApiObject };
 
+  private readonly apiServer?: readonly string[];
+
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
+    if (props.apiServerCidrs !== undefined && props.apiServerCidrs.length === 0) {
+      throw new Error('KfkitContext: apiServerCidrs is empty; give the API server\'s IPv4 blocks (or leave it unset until known)');
+    }
+    this.apiServer = props.apiServerCidrs ? [...props.apiServerCidrs] : undefined;
     this.images = props.images ?? new ImageCatalog();
     this.helmDelivery = props.helmDelivery ?? { type: 'flux', namespace: 'flux-system', interval: '10m' };
+  }
+
+  /**
+   * The API server's address blocks ({@link KfkitContextProps.apiServerCidrs}). Throws when they were not given: kfkit
+   * never falls back to every address.
+   */
+  public get apiServerCidrs(): readonly string[] {
+    if (!this.apiServer) {
+      throw new Error('the Kubernetes API server\'s addresses are unknown: set cluster.apiServer.cidrs in the overlay (or apiServerCidrs '
+        + 'of KfkitContext.create); read them from the `kubernetes` EndpointSlice in namespace default');
+    }
+    return this.apiServer;
   }
 
   /** Records the platform's ApplySet and its parent object (called by {@link ApplySetParent}); one per tree. */

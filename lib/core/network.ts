@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
+import { KfkitContext } from './context';
 
 /**
  * A label selector matching `labels`, as the API server stores it: with no labels, `{}` (selects everything) — an empty
@@ -176,7 +177,22 @@ export function allowIngressFromAddresses(scope: Construct, id: string, to: Netw
  * per cluster, so the rule opens egress on the API server ports (443, 6443) to any address.
  */
 export function allowKubeApi(scope: Construct, from: NetworkPeer): void {
-  allowEgressToAddresses(scope, `KubeApi-${from.peerName}`, from, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }, { port: 6443 }] }]);
+  allowEgressToAddresses(scope, `KubeApi-${from.peerName}`, from, 'kube-apiserver', kubeApiRules(scope));
+}
+
+/** The API server's ports (443 through the `kubernetes` Service, 6443 on its endpoints). */
+const KUBE_API_PORTS: NetworkPort[] = [{ port: 443 }, { port: 6443 }];
+
+function kubeApiRules(scope: Construct): AddressRule[] {
+  return KfkitContext.of(scope).apiServerCidrs.map((cidr) => ({ cidr, ports: KUBE_API_PORTS }));
+}
+
+/**
+ * Lets the API server call `to` on `ports` (admission and conversion webhooks): `<peer>-from-kube-apiserver`, from
+ * the API server's addresses only (the context's {@link KfkitContext.apiServerCidrs}).
+ */
+export function allowFromKubeApi(scope: Construct, id: string, to: NetworkPeer, ports: readonly NetworkPort[]): void {
+  allowIngressFromAddresses(scope, id, to, 'kube-apiserver', KfkitContext.of(scope).apiServerCidrs.map((cidr) => ({ cidr, ports: [...ports] })));
 }
 
 function groupSelector(group: NamespaceGroup, podLabels: Readonly<Record<string, string>>): k8s.NetworkPolicyPeer {
@@ -238,5 +254,7 @@ export function ingressRule(from: NetworkPeer, onPorts: readonly NetworkPort[], 
   };
 }
 
-/** The Kubernetes API server, as an egress target (ports 443 and 6443 to any address, see {@link allowKubeApi}). */
-export const KUBE_API: EgressTarget = { addresses: [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }, { port: 6443 }] }] };
+/** The Kubernetes API server, as an egress target: ports 443 and 6443 of the context's API server addresses (see {@link allowKubeApi}). */
+export function kubeApi(scope: Construct): EgressTarget {
+  return { addresses: kubeApiRules(scope) };
+}

@@ -167,6 +167,11 @@ export class KfkitCluster extends pulumi.ComponentResource {
   public readonly nodeSecurityGroupId: pulumi.Output<string>;
   /** The VPC. */
   public readonly vpcId: pulumi.Output<string>;
+  /**
+   * The VPC's CIDR block: where EKS places the control plane's network interfaces, whose addresses rotate, so the
+   * range kfkit's policies allow the API server at (`cluster.apiServer.cidrs`).
+   */
+  public readonly vpcCidr: pulumi.Output<string>;
   /** Subnets for node groups. */
   public readonly nodeSubnetIds: pulumi.Output<string[]>;
   /** Node role of the default node group (new clusters only), for more node groups. */
@@ -293,9 +298,11 @@ export class KfkitCluster extends pulumi.ComponentResource {
       }
     }
     this.kubeconfig = this.kubeconfigOf();
+    this.vpcCidr = aws.ec2.getVpcOutput({ id: this.vpcId }, { parent: this }).cidrBlock;
     this.registerOutputs({
       clusterName: this.clusterName, endpoint: this.endpoint, region: this.region, oidcIssuerUrl: this.oidcIssuerUrl,
-      oidcProviderArn: this.oidcProviderArn, nodeSecurityGroupId: this.nodeSecurityGroupId, vpcId: this.vpcId, kubeconfig: this.kubeconfig,
+      oidcProviderArn: this.oidcProviderArn, nodeSecurityGroupId: this.nodeSecurityGroupId, vpcId: this.vpcId, vpcCidr: this.vpcCidr,
+      kubeconfig: this.kubeconfig,
     });
   }
 

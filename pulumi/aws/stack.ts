@@ -70,6 +70,8 @@ export interface CloudOutputs {
     readonly nodeSecurityGroupId: string;
     /** The cluster's VPC (the AWS Load Balancer Controller's `vpcId`). */
     readonly vpcId: string;
+    /** The VPC's CIDR block, where the control plane's addresses are drawn from (kfkit's `cluster.apiServer.cidrs`). */
+    readonly vpcCidr: string;
     /** kubeconfig (JSON) for the platform stack's Kubernetes provider. */
     readonly kubeconfig: string;
   };
@@ -251,9 +253,9 @@ export class AwsCloudStack extends pulumi.ComponentResource {
     }))));
     const profiles = pulumi.all(Object.fromEntries(Object.entries(this.profileRoles).map(([ns, role]) => [ns, role.roleArn])));
     const c = this.cluster;
-    const cluster = pulumi.all([c.clusterName, c.endpoint, c.oidcIssuerUrl, c.oidcProviderArn, c.nodeSecurityGroupId, c.vpcId, c.kubeconfig])
-      .apply(([name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, kubeconfig]) => ({
-        name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, kubeconfig,
+    const cluster = pulumi.all([c.clusterName, c.endpoint, c.oidcIssuerUrl, c.oidcProviderArn, c.nodeSecurityGroupId, c.vpcId, c.vpcCidr, c.kubeconfig])
+      .apply(([name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, vpcCidr, kubeconfig]) => ({
+        name, endpoint, oidcIssuerUrl, oidcProviderArn, nodeSecurityGroupId, vpcId, vpcCidr, kubeconfig,
       }));
     const addonRoles = pulumi.all([this.clusterAutoscalerRole.roleArn, this.loadBalancerControllerRole.roleArn])
       .apply(([clusterAutoscaler, loadBalancerController]) => ({ clusterAutoscaler, loadBalancerController }));
@@ -276,7 +278,7 @@ export class AwsCloudStack extends pulumi.ComponentResource {
 }
 
 /** The overlay values the cloud stack determines, in kfkit's configuration shape. */
-export type CloudOverlay = Required<Pick<PlatformConfigInput, 'namespace' | 'objectStore' | 'cloud' | 'gpu'>> & Pick<PlatformConfigInput, 'database'>;
+export type CloudOverlay = Required<Pick<PlatformConfigInput, 'namespace' | 'cluster' | 'objectStore' | 'cloud' | 'gpu'>> & Pick<PlatformConfigInput, 'database'>;
 
 /** Options of {@link cloudOutputsToOverlay}. */
 export interface CloudOverlayOptions {
@@ -290,7 +292,8 @@ export interface CloudOverlayOptions {
 
 /**
  * The values the platform stack takes from the cloud stack, as a kfkit overlay fragment: the platform namespace
- * (the one the roles trust), the artifact store (external S3 with IRSA, the bucket and its region), `cloud.aws`
+ * (the one the roles trust), the API server's range (`cluster.apiServer.cidrs`: the VPC's CIDR), the artifact store (external
+ * S3 with IRSA, the bucket and its region), `cloud.aws`
  * (region, cluster name, VPC, OIDC provider, the pipelines role and the cluster add-ons' roles), the GPU pools
  * (`gpu.pools`: one per node group, selected by its `kfkit.dev/gpu-pool` label, tainted, with the device plugin the
  * nodes need — the list replaces the overlay's) and —
@@ -300,6 +303,8 @@ export interface CloudOverlayOptions {
 export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverlayOptions = {}): CloudOverlay {
   const overlay: CloudOverlay = {
     namespace: outputs.namespace,
+    // EKS's control-plane addresses rotate within the cluster's VPC: the range kfkit's policies allow.
+    cluster: { apiServer: { cidrs: [outputs.cluster.vpcCidr] } },
     objectStore: { type: 'external', provider: 's3', region: outputs.bucket.region, bucket: outputs.bucket.name, credentials: { type: 'irsa' } },
     cloud: {
       aws: {
@@ -359,7 +364,7 @@ export function parseCloudOutputs(value: unknown, source: string): CloudOutputs 
     for (const p of ['region', 'namespace', 'cluster.name', 'cluster.endpoint', 'cluster.oidcIssuerUrl', 'cluster.oidcProviderArn',
       'cluster.nodeSecurityGroupId', 'cluster.kubeconfig', 'bucket.name', 'bucket.arn', 'bucket.region', 'roles.pipelines']) str(value, p);
     // Exported since the cluster add-ons: a cloud stack deployed before lacks them.
-    for (const p of ['cluster.vpcId', 'roles.clusterAutoscaler', 'roles.loadBalancerController']) {
+    for (const p of ['cluster.vpcId', 'cluster.vpcCidr', 'roles.clusterAutoscaler', 'roles.loadBalancerController']) {
       str(value, p, ' (a cloud stack deployed by an older kfkit does not export it: run `pulumi up` in pulumi/aws)');
     }
     if (!isRecord(value.roles) || !isRecord(value.roles.profiles)) problems.add('roles.profiles', 'must be an object');

@@ -4,7 +4,7 @@ import { chartEntry } from '../../core/charts';
 import { KfkitContext } from '../../core/context';
 import { HelmRelease } from '../../core/helm';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowEgressToAddresses, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToAddresses, allowFromKubeApi, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
 import { Wave } from '../../core/waves';
 import { chartResources, ResourceBudget } from '../../core/security';
 
@@ -112,7 +112,7 @@ export class ManagedCertManager extends Construct implements CertManagerRef {
     const policies = new Construct(this, 'Network');
     ctx.plan.assign(policies, PlatformNamespace.isolationWave(this));
     for (const name of ['controller', 'webhook', 'cainjector', 'startupapicheck']) allowKubeApi(policies, peer(name));
-    allowIngressFromAddresses(policies, 'WebhookFromApiServer', peer('webhook'), 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(policies, 'WebhookFromApiServer', peer('webhook'), [{ port: WEBHOOK_PORT }]);
     if (props.acme === true) {
       allowEgressToAddresses(policies, 'AcmeEgress', peer('controller'), 'acme', [{ cidr: ANY_ADDRESS, ports: [{ port: 80 }, { port: 443 }] }]);
     }

@@ -7,7 +7,7 @@ import { HelmRelease } from '../../core/helm';
 import { KFKIT_KEYS } from '../../core/labels';
 import { ExtensionProvider, IMesh } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowFromKubeApi, allowKubeApi, allowTraffic, NetworkPeer } from '../../core/network';
 import { chartResources, ResourceBudget } from '../../core/security';
 import { Wave } from '../../core/waves';
 import { addWaypoint, allowIstiod, AMBIENT_LABEL, enrolInMesh, INJECTION_LABEL, MeshNamespace, WaypointOptions } from './enrolment';
@@ -430,7 +430,7 @@ export class IstioMesh extends Construct implements IMesh {
     KfkitContext.of(this).plan.assign(network, PlatformNamespace.isolationWave(this));
     allowKubeApi(network, this.istiod);
     // The API server calls istiod's injection and validation webhooks; it is not a pod and its address differs per cluster.
-    allowIngressFromAddresses(network, 'WebhooksFromApiServer', this.istiod, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: ISTIOD_WEBHOOK_PORT }] }]);
+    allowFromKubeApi(network, 'WebhooksFromApiServer', this.istiod, [{ port: ISTIOD_WEBHOOK_PORT }]);
     allowKubeApi(network, { peerName: 'istio-cni', namespace: agents, podLabels: { 'k8s-app': 'istio-cni-node' } });
     if (this.dataplane === 'ambient') {
       allowTraffic(network, { peerName: 'ztunnel', namespace: agents, podLabels: { app: 'ztunnel' } }, this.istiod, [{ port: ISTIOD_XDS_PORT }]);

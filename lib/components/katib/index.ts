@@ -8,9 +8,7 @@ import { IDatabase } from '../../core/database';
 import { ImageKey } from '../../core/images';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway } from '../../core/mesh';
-import {
-  allowEgressToGroup, allowIngressFromAddresses, allowIngressFromGroup, allowKubeApi, allowTraffic, ANY_ADDRESS, KUBE_API, NetworkPeer,
-} from '../../core/network';
+import { allowEgressToGroup, allowFromKubeApi, allowIngressFromGroup, allowKubeApi, allowTraffic, kubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
@@ -165,7 +163,7 @@ export class Katib extends Construct implements IProfileExtension {
     profile.network.allowEgress({ peer: this.dbManagerPeer, ports: [{ port: DB_MANAGER_PORT }] });
     // Early stopping (in the suggestion pods) sets trials' status through the API server. Katib labels suggestion pods
     // `sidecar.istio.io/inject: "false"` (a fixed value; the others carry the experiment's name).
-    profile.network.allowEgress(KUBE_API, SUGGESTION_PODS);
+    profile.network.allowEgress(kubeApi(this), SUGGESTION_PODS);
     profile.network.allowIngress(this.controllerPeer, [{ port: SUGGESTION_PORT }]);
     KfkitContext.of(this).once('katib-profiles', () => {
       allowIngressFromGroup(this, 'DbManagerFromProfiles', this.dbManagerPeer, { group: PROFILE_NAMESPACES }, [{ port: DB_MANAGER_PORT }]);
@@ -269,7 +267,7 @@ export class Katib extends Construct implements IProfileExtension {
       webhooks: [{ name: 'validator.experiment.katib.kubeflow.org', clientConfig: client('/validate-experiment'), rules: [experiments], sideEffects: 'None', admissionReviewVersions: ['v1'] }],
     });
     allowKubeApi(scope, this.controllerPeer);
-    allowIngressFromAddresses(scope, 'WebhookFromKubeApi', this.controllerPeer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(scope, 'WebhookFromKubeApi', this.controllerPeer, [{ port: WEBHOOK_PORT }]);
     allowTraffic(scope, this.controllerPeer, this.dbManagerPeer, [{ port: DB_MANAGER_PORT }]);
   }
 

@@ -6,7 +6,7 @@ import { HelmRelease } from '../../core/helm';
 import { ImageKey } from '../../core/images';
 import { MANAGED_BY, PART_OF } from '../../core/labels';
 import { IKubeflowGateway, IMesh, ISTIO_NETWORKING_API, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowIngressFromAddresses, allowKubeApi, allowTraffic, ANY_ADDRESS, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
+import { allowFromKubeApi, allowKubeApi, allowTraffic, labelSelector, NetworkPeer, NetworkPort } from '../../core/network';
 import { chartResources, ResourceBudget } from '../../core/security';
 import {
   ACTIVATOR_PORTS, AUTOSCALER_WEBSOCKET_PORT, KNATIVE_OPERATOR_GROUP, KNATIVE_OPERATOR_VERSION, KNATIVE_WEBHOOK_PORT, knativePeer,
@@ -147,7 +147,7 @@ export function operatorNetwork(scope: Construct, operatorNamespace: string): vo
   const webhook: NetworkPeer = { peerName: 'knative-operator-webhook', namespace: operatorNamespace, podLabels: OPERATOR_PODS.webhook };
   allowKubeApi(scope, operator);
   allowKubeApi(scope, webhook);
-  allowIngressFromAddresses(scope, 'OperatorWebhookFromApiServer', webhook, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: KNATIVE_WEBHOOK_PORT }] }]);
+  allowFromKubeApi(scope, 'OperatorWebhookFromApiServer', webhook, [{ port: KNATIVE_WEBHOOK_PORT }]);
 }
 
 function workloadResources(name: KnativeWorkload, budget: ResourceBudget): KnativeContainerResources {
@@ -321,7 +321,7 @@ export function servingNetwork(scope: Construct, s: ManagedKnativeSettings): voi
   allowKubeApi(scope, all);
   for (const name of ['webhook', 'netIstioWebhook'] as const) {
     const webhook = knativePeer(s.namespace, name);
-    allowIngressFromAddresses(scope, `${webhook.peerName}FromApiServer`, webhook, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: KNATIVE_WEBHOOK_PORT }] }]);
+    allowFromKubeApi(scope, `${webhook.peerName}FromApiServer`, webhook, [{ port: KNATIVE_WEBHOOK_PORT }]);
   }
   const activatorPorts = [{ port: ACTIVATOR_PORTS.http }, { port: ACTIVATOR_PORTS.h2c }];
   // One set of gateway pods may serve both the Kubeflow gateway and the local gateway (then on both listeners).

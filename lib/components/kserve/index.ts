@@ -6,7 +6,7 @@ import { certificate, CertManagerRef, certificatesWave, INJECT_CA_FROM_ANNOTATIO
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, UserHeaders } from '../../core/mesh';
-import { allowEgressToGroup, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToGroup, allowFromKubeApi, allowKubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { IProfile, IProfileExtension, PROFILE_NAMESPACES } from '../../core/tenancy';
@@ -236,7 +236,7 @@ export class KServe extends Construct implements IProfileExtension {
     clusterIpService(new Construct(this, 'MetricsService'), { name: 'kserve-controller-manager-service', namespace: ns, identity, ports: [servicePort(undefined, METRICS_PORT)] });
     const peer: NetworkPeer = { peerName: CONTROLLER, namespace: ns, podLabels: selectorLabels(identity) };
     allowKubeApi(this, peer);
-    allowIngressFromAddresses(this, 'WebhookFromKubeApi', peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(this, 'WebhookFromKubeApi', peer, [{ port: WEBHOOK_PORT }]);
     this.webhooks(ns, labels);
 
     // The default storage initializer and the runtimes: custom resources the controller's webhooks validate.

@@ -8,7 +8,7 @@ import { GPU_RESOURCE, GpuPool, gpuNodeSelector, gpuTolerations } from '../../co
 import { ImageKey } from '../../core/images';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, UserHeaders } from '../../core/mesh';
-import { allowEgressToGroup, allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
+import { allowEgressToGroup, allowFromKubeApi, allowKubeApi, labelSelector, NetworkPeer } from '../../core/network';
 import { QUANTITY_PATTERN } from '../../core/quantity';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
@@ -379,7 +379,7 @@ export class Notebooks extends Construct implements IProfileExtension {
     });
     const peer: NetworkPeer = { peerName: WEBHOOK, namespace: ns, podLabels: selectorLabels(identity) };
     allowKubeApi(scope, peer);
-    allowIngressFromAddresses(scope, 'FromKubeApi', peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(scope, 'FromKubeApi', peer, [{ port: WEBHOOK_PORT }]);
   }
 
   /** Upstream's aggregated roles of the notebook controller, the web apps and PodDefaults. */

@@ -5,7 +5,7 @@ import { KfkitContext } from '../../core/context';
 import { DatabaseTlsMode } from '../../core/database';
 import { CACHE_SERVER_DB_CONSUMER } from '../../core/database-consumers';
 import { standardLabels } from '../../core/labels';
-import { allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowFromKubeApi, allowKubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment } from '../../core/workload';
@@ -190,7 +190,7 @@ export class PipelinesCache extends Construct {
     db.allowFrom(this.endpoint.peer);
     allowKubeApi(this, this.endpoint.peer);
     // Webhook calls come from the API server, which is not a pod and whose address differs per cluster.
-    allowIngressFromAddresses(this, 'FromKubeApi', this.endpoint.peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(this, 'FromKubeApi', this.endpoint.peer, [{ port: WEBHOOK_PORT }]);
   }
 
   /** The cache deployer, in the certificates wave: issues the serving certificate (a CSR) and registers the webhook. */

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { ArtifactCredentials, IArtifactStore } from '../../core/artifact-store';
 import { standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API } from '../../core/mesh';
-import { allowEgressToGroup, allowIngressFromGroup, EgressTarget, GroupPods, KUBE_API, labelSelector } from '../../core/network';
+import { allowEgressToGroup, allowIngressFromGroup, EgressTarget, GroupPods, kubeApi, labelSelector } from '../../core/network';
 import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
 import { ArgoArtifactRepository, KEY_FORMAT_AFTER_PREFIX, RUN_POD_LABEL, s3Credentials } from './argo';
 import { KFP_LAUNCHER_CONFIG, launcherAccess, METADATA_GRPC_CONFIG } from './install-config';
@@ -179,7 +179,7 @@ export class PipelinesProfileResources extends Construct implements IProfileExte
     profile.network.allowEgress({ peer: apiServer.http.peer, ports: [{ port: apiServer.http.podPort }, { port: apiServer.grpc.podPort }] });
     profile.network.allowEgress({ peer: ui.peer, ports: [{ port: ui.podPort }] });
     profile.network.allowEgress({ peer: grpc.peer, ports: [{ port: grpc.podPort }] }, RUN_PODS);
-    profile.network.allowEgress(KUBE_API, RUN_PODS);
+    profile.network.allowEgress(kubeApi(this), RUN_PODS);
     profile.network.allowEgress(this.storeForRuns, RUN_PODS);
     profile.network.allowIngress(ui.peer, [{ port: VIEWER_PORT }], VIEWER_PODS);
     profile.network.allowEgress(this.storeForViewers, VIEWER_PODS);

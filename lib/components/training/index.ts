@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
-import { allowIngressFromAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowFromKubeApi, allowKubeApi, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -116,7 +116,7 @@ export class TrainingOperator extends Construct {
     });
     const peer: NetworkPeer = { peerName: NAME, namespace: ns, podLabels: selectorLabels(identity) };
     allowKubeApi(this, peer);
-    allowIngressFromAddresses(this, 'WebhookFromKubeApi', peer, 'kube-apiserver', [{ cidr: ANY_ADDRESS, ports: [{ port: WEBHOOK_PORT }] }]);
+    allowFromKubeApi(this, 'WebhookFromKubeApi', peer, [{ port: WEBHOOK_PORT }]);
   }
 
   /** A PyTorchJob (see {@link pytorchJob}). */
