@@ -189,6 +189,51 @@ function probePod(namespace: string, name: string, container: Record<string, unk
 }
 
 /**
+ * Admission fences (kfkit's ValidatingAdmissionPolicies), acting as the fenced ServiceAccounts through impersonation,
+ * with server-side dry runs (admission runs, nothing is stored): the escalation each fence exists for is refused by
+ * the fence, and the controller's legitimate work still passes.
+ */
+export function checkFences(cluster: Cluster, tree: string, report: PhaseReport): void {
+  const objects = treeObjects(tree);
+  const fences = objects.filter((o) => o.kind === 'ValidatingAdmissionPolicy' && o.metadata.annotations?.['kfkit.dev/fenced-user'] !== undefined);
+  const profileNs = objects.find((o) => o.kind === 'Namespace' && o.metadata.labels?.['app.kubernetes.io/part-of'] === 'kubeflow-profile')?.metadata.name;
+  const as = (user: string, args: readonly string[]) => kubectl(cluster, [...args, '--dry-run=server', `--as=${user}`]);
+  const refused = (what: string, policy: string, r: { status: number; stderr: string }) => {
+    if (r.status === 0 || !r.stderr.includes(`ValidatingAdmissionPolicy '${policy}'`)) {
+      report.failures.push(`${what}: not refused by ${policy} (exit ${r.status}): ${r.stderr.trim().slice(0, 500)}`);
+    } else report.notes.push(`${what}: refused by ${policy}`);
+  };
+  const allowed = (what: string, r: { status: number; stderr: string }) => {
+    if (r.status !== 0) report.failures.push(`${what}: refused (exit ${r.status}): ${r.stderr.trim().slice(0, 500)}`);
+    else report.notes.push(`${what}: admitted`);
+  };
+  for (const fence of fences) {
+    const policy = fence.metadata.name;
+    const user = fence.metadata.annotations?.['kfkit.dev/fenced-user'] ?? '';
+    if (policy === 'kfkit-profiles-controller') {
+      if (!profileNs) {
+        report.failures.push(`${policy}: the tree has no profile namespace to check the fence with`);
+        continue;
+      }
+      const bind = (ns: string, role: string) => as(user, ['create', 'rolebinding', 'kfkit-e2e-fence', '-n', ns, `--clusterrole=${role}`, '--user=mallory@example.com']);
+      refused(`${user} binds kubeflow-admin in kube-system`, policy, bind('kube-system', 'kubeflow-admin'));
+      refused(`${user} labels kube-system as a profile namespace`, policy, as(user, ['label', 'namespace', 'kube-system', 'app.kubernetes.io/part-of=kubeflow-profile']));
+      refused(`${user} creates a ServiceAccount in kube-system`, policy, as(user, ['create', 'serviceaccount', 'kfkit-e2e-fence', '-n', 'kube-system']));
+      allowed(`${user} binds kubeflow-edit in profile namespace ${profileNs}`, bind(profileNs, 'kubeflow-edit'));
+      allowed(`${user} labels profile namespace ${profileNs}`, as(user, ['label', 'namespace', profileNs, 'kfkit.dev/e2e-fence=checked']));
+    } else if (policy === 'kfkit-katib-ui') {
+      const target = profileNs ?? 'default';
+      refused(`${user} deletes namespace ${target}`, policy, as(user, ['delete', 'namespace', target]));
+      refused(`${user} creates a namespace`, policy, as(user, ['create', 'namespace', 'kfkit-e2e-fence']));
+      const list = kubectl(cluster, ['get', 'namespaces', '-o', 'name', `--as=${user}`]);
+      allowed(`${user} lists namespaces`, list);
+    } else {
+      report.failures.push(`${policy}: the e2e has no check for this fence (e2e/lifecycle.ts checkFences)`);
+    }
+  }
+}
+
+/**
  * Real admission, on purpose: a pod that breaks its namespace's Pod Security level is refused (and a compliant one
  * admitted, so the refusal is Pod Security's); in a profile namespace a pod that sets no resources gets the
  * LimitRange's defaults and is admitted, and pods beyond the quota are refused.

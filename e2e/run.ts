@@ -20,7 +20,8 @@ import * as path from 'path';
 import { listOverlays } from '../lib/config/load';
 import { Cluster, exec, existingCluster, harnessEvents, kubectlOk, ROOT, startHarness } from './cluster';
 import {
-  apply, changeAndPrune, checkAdmission, checkInstalled, EnvRun, PhaseReport, prepare, reapply, removePreviousVersion, snapshot, synth, treeObjects,
+  apply, changeAndPrune, checkAdmission, checkFences, checkInstalled, EnvRun, PhaseReport, prepare, reapply, removePreviousVersion, snapshot, synth,
+  treeObjects,
   uninstall, upgrade,
 } from './lifecycle';
 import { StandIn, standIns } from './prerequisites';
@@ -161,6 +162,7 @@ async function runEnv(env: string, options: Options): Promise<EnvReport> {
         r.objects = treeObjects(tree).length;
         checkInstalled(c, tree, r);
         checkAdmission(c, tree, r);
+        checkFences(c, tree, r);
         if (options.afterInstall) {
           const after = exec(c, ['bash', '-euo', 'pipefail', '-c', options.afterInstall]);
           run.log(after.stdout + after.stderr);

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { certificate, CertManagerRef, certificatesWave, INJECT_CA_FROM_ANNOTATION, IssuerRef, selfSignedIssuer } from '../../core/cert-manager';
+import { AdmissionFence } from '../../core/admission-fence';
 import { KfkitContext } from '../../core/context';
 import { IDatabase } from '../../core/database';
 import { ImageKey } from '../../core/images';
@@ -324,6 +325,12 @@ export class Katib extends Construct implements IProfileExtension {
         { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
         { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       ],
+    });
+    // Upstream's role gives the UI every verb on namespaces; it only lists them. The fence keeps upstream's RBAC and
+    // refuses the rest.
+    new AdmissionFence(scope, 'Fence', {
+      name: 'kfkit-katib-ui', serviceAccount: { namespace: ns, name: UI }, namespaces: 'none',
+      reason: 'Katib\'s UI holds every verb on namespaces (upstream\'s ClusterRole) but only lists them: it may not create, change or delete one',
     });
     deployment(scope, {
       namespace: ns,

@@ -3,6 +3,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
+import { AdmissionFence } from '../../core/admission-fence';
 import { GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
@@ -224,6 +225,8 @@ export class ProfilesController extends Construct {
   public readonly crd: ProfileCrd;
   /** The aggregated Kubeflow roles. */
   public readonly roles: KubeflowRoles;
+  /** The admission fence confining the controller's ServiceAccount to profile namespaces and Kubeflow's roles. */
+  public readonly fence: AdmissionFence;
   /** KFAM's Service and pods, for the dashboard. */
   public readonly kfam: KfamEndpoint;
   /** The controller's (and KFAM's) pods. */
@@ -296,6 +299,22 @@ export class ProfilesController extends Construct {
         ...(plugins.gcpAccount !== undefined ? { [GKE_SERVICE_ACCOUNT_ANNOTATION]: plugins.gcpAccount } : {}),
       },
       clusterRules: controllerRules(), clusterRoleName: 'profiles-controller', clusterRoleBindingName: 'profiles-controller',
+    });
+    // RBAC lets the controller and KFAM write RoleBindings, ServiceAccounts, quotas and policies in any namespace and
+    // bind Kubeflow's roles: the fence keeps all of it to profile namespaces (no admin of kube-system).
+    this.fence = new AdmissionFence(this, 'Fence', {
+      name: 'kfkit-profiles-controller',
+      serviceAccount: { namespace: ns, name: PROFILES_SERVICE_ACCOUNT },
+      namespaced: [
+        { group: '', resources: ['serviceaccounts', 'resourcequotas'] },
+        { group: 'rbac.authorization.k8s.io', resources: ['rolebindings'] },
+        { group: 'security.istio.io', resources: ['authorizationpolicies'] },
+      ],
+      namespaceLabel: { key: 'app.kubernetes.io/part-of', value: UPSTREAM_NAMESPACE_LABELS['app.kubernetes.io/part-of'] },
+      roleRefs: { kind: 'ClusterRole', names: Object.values(KUBEFLOW_ROLE_NAMES) },
+      namespaces: 'labelled',
+      reason: 'The profile controller and KFAM may, by RBAC, write RoleBindings in any namespace and bind kubeflow-admin (secrets, pods/exec, '
+        + 'rolebindings): confined to profile namespaces, to Kubeflow\'s roles, and to namespaces that were profiles before',
     });
 
     const config: Record<string, string> = {
