@@ -217,10 +217,24 @@ export function checkFences(cluster: Cluster, tree: string, report: PhaseReport)
       }
       const bind = (ns: string, role: string) => as(user, ['create', 'rolebinding', 'kfkit-e2e-fence', '-n', ns, `--clusterrole=${role}`, '--user=mallory@example.com']);
       refused(`${user} binds kubeflow-admin in kube-system`, policy, bind('kube-system', 'kubeflow-admin'));
-      refused(`${user} labels kube-system as a profile namespace`, policy, as(user, ['label', 'namespace', 'kube-system', 'app.kubernetes.io/part-of=kubeflow-profile']));
+      // The controller updates namespaces (PUT; RBAC gives it no patch): a relabelled copy, replaced.
+      const relabel = (ns: string, key: string, value: string) => {
+        const obj = JSON.parse(kubectlOk(cluster, ['get', 'namespace', ns, '-o', 'json'])) as { metadata: { labels?: Record<string, string> } };
+        obj.metadata.labels = { ...obj.metadata.labels, [key]: value };
+        return kubectl(cluster, ['replace', '-f', '-', '--dry-run=server', `--as=${user}`], JSON.stringify(obj));
+      };
+      refused(`${user} labels kube-system as a profile namespace`, policy, relabel('kube-system', 'app.kubernetes.io/part-of', 'kubeflow-profile'));
       refused(`${user} creates a ServiceAccount in kube-system`, policy, as(user, ['create', 'serviceaccount', 'kfkit-e2e-fence', '-n', 'kube-system']));
       allowed(`${user} binds kubeflow-edit in profile namespace ${profileNs}`, bind(profileNs, 'kubeflow-edit'));
-      allowed(`${user} labels profile namespace ${profileNs}`, as(user, ['label', 'namespace', profileNs, 'kfkit.dev/e2e-fence=checked']));
+      allowed(`${user} labels profile namespace ${profileNs}`, relabel(profileNs, 'kfkit.dev/e2e-fence', 'checked'));
+    } else if (policy === 'kfkit-katib-controller' || policy === 'kfkit-training-operator') {
+      if (!profileNs) {
+        report.failures.push(`${policy}: the tree has no profile namespace to check the fence with`);
+        continue;
+      }
+      refused(`${user} creates a ServiceAccount in kube-system`, policy, as(user, ['create', 'serviceaccount', 'kfkit-e2e-fence', '-n', 'kube-system']));
+      refused(`${user} creates a Role in kube-system`, policy, as(user, ['create', 'role', 'kfkit-e2e-fence', '-n', 'kube-system', '--verb=get', '--resource=pods']));
+      allowed(`${user} creates a ServiceAccount in profile namespace ${profileNs}`, as(user, ['create', 'serviceaccount', 'kfkit-e2e-fence', '-n', profileNs]));
     } else if (policy === 'kfkit-katib-ui') {
       const target = profileNs ?? 'default';
       refused(`${user} deletes namespace ${target}`, policy, as(user, ['delete', 'namespace', target]));

@@ -32,6 +32,7 @@ import { gpuPool } from './core/gpu';
 import { HelmDelivery } from './core/helm';
 import { ImageCatalog } from './core/images';
 import { PlatformNamespace } from './core/namespace';
+import { PROFILE_NAMESPACES } from './core/tenancy';
 
 /** How the configuration says managed charts are delivered. */
 function helmDelivery(config: PlatformConfig): HelmDelivery {
@@ -208,11 +209,17 @@ export class KubeflowPlatform extends Chart {
         gateway: this.gateway, userHeaders: this.auth?.userHeaders,
       });
     }
+    // Multi-user: users' jobs run in the profiles' namespaces, where the job controllers' RBAC writes are fenced.
+    const jobNamespaces = config.pipelines.enabled && config.pipelines.mode === 'multi-user' ? PROFILE_NAMESPACES : undefined;
     if (config.katib.enabled && certManager) {
       // The schema guarantees cert-manager and a database Katib's DB manager can use.
-      this.katib = new Katib(this, 'Katib', { namespace: this.platformNamespace.name, database: this.database, certManager, gateway: this.gateway });
+      this.katib = new Katib(this, 'Katib', {
+        namespace: this.platformNamespace.name, database: this.database, certManager, gateway: this.gateway, ...(jobNamespaces ? { jobNamespaces } : {}),
+      });
     }
-    if (config.training.enabled) this.training = new TrainingOperator(this, 'Training', { namespace: this.platformNamespace.name });
+    if (config.training.enabled) {
+      this.training = new TrainingOperator(this, 'Training', { namespace: this.platformNamespace.name, ...(jobNamespaces ? { jobNamespaces } : {}) });
+    }
     if (config.kserve.enabled && certManager) {
       // The schema guarantees cert-manager, and Knative for Serverless.
       this.kserve = new KServe(this, 'KServe', {

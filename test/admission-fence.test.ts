@@ -23,9 +23,9 @@ describe('admission fences', () => {
   const full = synthesize(loadOverlay(path.join(ROOT, 'overlays'), 'full', STACKS));
   const policy = (name: string) => full.objects.find((o) => o.manifest.kind === 'ValidatingAdmissionPolicy' && o.manifest.metadata.name === name);
 
-  test('full: the profile controller and Katib\'s UI are fenced, each policy bound to Deny, before any controller runs', () => {
+  test('full: the profile controller, Katib and the training operator are fenced, each policy bound to Deny, before any controller runs', () => {
     const policies = full.objects.filter((o) => o.manifest.kind === 'ValidatingAdmissionPolicy').map((o) => o.manifest.metadata.name).sort();
-    expect(policies).toEqual(['kfkit-katib-ui', 'kfkit-profiles-controller']);
+    expect(policies).toEqual(['kfkit-katib-controller', 'kfkit-katib-ui', 'kfkit-profiles-controller', 'kfkit-training-operator']);
     for (const name of policies) {
       const binding = full.objects.find((o) => o.manifest.kind === 'ValidatingAdmissionPolicyBinding' && o.manifest.metadata.name === name);
       expect((binding?.manifest as unknown as { spec: unknown }).spec).toEqual({ policyName: name, validationActions: ['Deny'] });
@@ -46,6 +46,24 @@ describe('admission fences', () => {
     expect(inProfiles).toContain("namespaceObject.metadata.labels['app.kubernetes.io/part-of'] == 'kubeflow-profile'");
     expect(roles).toContain("object.roleRef.name in ['kubeflow-admin', 'kubeflow-edit', 'kubeflow-view']");
     expect(namespaces).toContain("request.operation != 'UPDATE' || (has(oldObject.metadata.labels)");
+  });
+
+  test('multi-user: Katib\'s controller and the training operator create ServiceAccounts, Roles and RoleBindings only in profiles, binding Roles only', () => {
+    for (const name of ['kfkit-katib-controller', 'kfkit-training-operator']) {
+      const spec = (policy(name)?.manifest as unknown as { spec: PolicySpec }).spec;
+      expect(spec.matchConstraints.resourceRules.flatMap((r) => r.resources).sort()).toEqual(['rolebindings', 'roles', 'serviceaccounts']);
+      expect(spec.validations.map((v) => v.expression)).toEqual([
+        expect.stringContaining("namespaceObject.metadata.labels['app.kubernetes.io/part-of'] == 'kubeflow-profile'"),
+        "request.resource.resource != 'rolebindings' || request.operation == 'DELETE' || (object.roleRef.kind == 'Role')",
+      ]);
+    }
+  });
+
+  test('standalone Katib or training (jobs in any namespace) is not fenced', () => {
+    const onprem = loadOverlay(path.join(ROOT, 'overlays'), 'onprem', STACKS);
+    const s = synthesize({ ...onprem, training: { ...onprem.training, enabled: true } });
+    expect(s.objects.some((o) => o.manifest.kind === 'Deployment' && o.manifest.metadata.name === 'training-operator')).toBe(true);
+    expect(s.objects.filter((o) => o.manifest.kind === 'ValidatingAdmissionPolicy')).toEqual([]);
   });
 
   test('without multi-user (no profile controller) and without Katib, no fence', () => {

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KfkitContext } from './context';
+import { NamespaceGroup } from './network';
 import { MANAGED_BY, PART_OF } from './labels';
 
 /**
@@ -136,4 +137,24 @@ export class AdmissionFence extends Construct {
     const plan = KfkitContext.of(this).plan;
     plan.assign(this, plan.cluster);
   }
+}
+
+/**
+ * The fence of a controller that creates ServiceAccounts, Roles and RoleBindings where users' jobs run (Katib's
+ * suggestions, the training operator's MPI launchers): only in the namespaces of `jobs` (one label), RoleBindings only to
+ * Roles of the namespace (which RBAC's escalation check bounds by the controller's own rights).
+ */
+export function fenceJobRbac(
+  scope: Construct, name: string, serviceAccount: { readonly namespace: string; readonly name: string }, jobs: NamespaceGroup,
+): AdmissionFence {
+  const labels = Object.entries(jobs.namespaceLabels);
+  if (labels.length !== 1) throw new Error(`${name}: the job namespaces must be selected by exactly one label, not ${labels.length}`);
+  const [[key, value]] = labels;
+  return new AdmissionFence(scope, 'JobRbacFence', {
+    name, serviceAccount,
+    namespaced: [{ group: '', resources: ['serviceaccounts'] }, { group: 'rbac.authorization.k8s.io', resources: ['roles', 'rolebindings'] }],
+    namespaceLabel: { key, value },
+    roleRefs: { kind: 'Role' },
+    reason: `By RBAC it may create ServiceAccounts, Roles and RoleBindings in every namespace; it needs them only where jobs run (${jobs.groupName})`,
+  });
 }

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { certificate, CertManagerRef, certificatesWave, INJECT_CA_FROM_ANNOTATION, IssuerRef, selfSignedIssuer } from '../../core/cert-manager';
-import { AdmissionFence } from '../../core/admission-fence';
+import { AdmissionFence, fenceJobRbac } from '../../core/admission-fence';
 import { KfkitContext } from '../../core/context';
 import { IDatabase } from '../../core/database';
 import { ImageKey } from '../../core/images';
@@ -13,6 +13,7 @@ import { allowEgressToGroup, allowFromKubeApi, allowIngressFromGroup, allowKubeA
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { IProfile, IProfileExtension, PROFILE_NAMESPACES, ProfilePods } from '../../core/tenancy';
+import { NamespaceGroup } from '../../core/network';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
 import { PROVIDES_ANNOTATION } from '../../validate/types';
 import { DashboardAppLinks } from '../dashboard';
@@ -46,6 +47,12 @@ export interface KatibProps {
   readonly certManager: CertManagerRef;
   /** The Kubeflow gateway: the UI is routed at `/katib/`. @default - no UI route */
   readonly gateway?: IKubeflowGateway;
+  /**
+   * The namespaces experiments run in (multi-user: the profiles'). When given, an admission fence confines the
+   * controller's ServiceAccounts, Roles and RoleBindings (for suggestions) to them, RoleBindings to Roles of the namespace.
+   * @default - not fenced (standalone: experiments may run in any namespace)
+   */
+  readonly jobNamespaces?: NamespaceGroup;
   /** Compute budgets. @default - see {@link KatibResources} */
   readonly resources?: KatibResources;
 }
@@ -147,6 +154,7 @@ export class Katib extends Construct implements IProfileExtension {
     });
 
     this.controller(ns, identity(CONTROLLER), props.certManager, resources.controller ?? CONTROLLER_BUDGET);
+    if (props.jobNamespaces) fenceJobRbac(this, 'kfkit-katib-controller', { namespace: ns, name: CONTROLLER }, props.jobNamespaces);
     this.dbManager(ns, identity(DB_MANAGER), props.database, resources.dbManager ?? SMALL_BUDGET);
     this.ui = this.webUi(ns, identity(UI), props.gateway, resources.ui ?? SMALL_BUDGET);
   }

@@ -4,6 +4,8 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { allowFromKubeApi, allowKubeApi, NetworkPeer } from '../../core/network';
+import { fenceJobRbac } from '../../core/admission-fence';
+import { NamespaceGroup } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -23,6 +25,12 @@ export interface TrainingOperatorProps {
   readonly namespace?: string;
   /** Compute budget of the operator. @default 100m CPU, 128Mi-512Mi memory */
   readonly resources?: ResourceBudget;
+  /**
+   * The namespaces jobs run in (multi-user: the profiles'). When given, an admission fence confines the operator's
+   * ServiceAccounts, Roles and RoleBindings (MPI launchers) to them, RoleBindings to Roles of the namespace.
+   * @default - not fenced (standalone: jobs may run in any namespace)
+   */
+  readonly jobNamespaces?: NamespaceGroup;
 }
 
 const NAME = 'training-operator';
@@ -67,6 +75,7 @@ export class TrainingOperator extends Construct {
 
     this.crds = new TrainingCrds(this, 'Crds');
     serviceAccountWithRole(this, { name: NAME, namespace: ns, labels, automountServiceAccountToken: false, clusterRules: operatorRules() });
+    if (props.jobNamespaces) fenceJobRbac(this, 'kfkit-training-operator', { namespace: ns, name: NAME }, props.jobNamespaces);
     this.aggregatedRoles(labels);
 
     // The operator fills the Secret with its own key pair: kfkit writes it empty (no value in the output).
