@@ -334,6 +334,7 @@ export class KubeflowPlatform extends Chart {
         engine: db.engine,
         host: db.host,
         port: db.port,
+        cidrs: db.anyAddress ? ['0.0.0.0/0'] : db.cidrs,
         credentials: { secretName: db.credentialsSecret.name, usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
         tls: { mode: db.tls.mode, caSecret: db.tls.caSecret },
         databaseNames: db.names,

@@ -153,6 +153,8 @@ const reviewCases: Case[] = [
   { name: 'API server block 0.0.0.0/0', overlay: at(['cluster', 'apiServer', 'cidrs'], ['0.0.0.0/0']), path: 'cluster.apiServer.cidrs[0]', message: /every address: set cluster.apiServer.anyAddress: true/ },
   { name: 'API server block 10.0.0.0/33', overlay: at(['cluster', 'apiServer', 'cidrs'], ['10.0.0.0/33']), path: 'cluster.apiServer.cidrs[0]', message: /prefix length/ },
   { name: 'API server blocks and anyAddress', overlay: at(['cluster', 'apiServer'], { cidrs: ['10.0.0.1/32'], anyAddress: true }), path: 'cluster.apiServer.anyAddress', message: /not both/ },
+  { name: 'an external database without its addresses', overlay: stringify({ stack: 'local', database: { type: 'external', engine: 'mysql', host: 'db.example.com', credentialsSecret: { name: 'db' }, tls: { mode: 'required' } } }), path: 'database.cidrs', message: /required: the IPv4 blocks of the database server's addresses/ },
+  { name: 'an external database at 0.0.0.0/0', overlay: stringify({ stack: 'local', database: { type: 'external', engine: 'mysql', host: 'db.example.com', cidrs: ['0.0.0.0/0'], credentialsSecret: { name: 'db' }, tls: { mode: 'required' } } }), path: 'database.cidrs[0]', message: /database.anyAddress: true/ },
   // Names that clash with the platform's namespaces.
   { name: 'namespace istio-system', overlay: at(['namespace'], 'istio-system'), path: 'namespace', message: /namespace of a platform part/ },
   { name: 'namespace cert-manager', overlay: at(['namespace'], 'cert-manager'), path: 'namespace', message: /namespace of a platform part/ },
@@ -203,7 +205,7 @@ function externalStore(extra: Record<string, unknown>): string {
   return stringify({ stack: 'local', objectStore: { type: 'external', provider: 's3-compatible', bucket: 'kf', region: 'eu-west-1', credentials: { type: 'secret', secretName: 's3' }, ...extra } });
 }
 function externalDb(host: string): string {
-  return stringify({ stack: 'local', database: { type: 'external', engine: 'mysql', host, credentialsSecret: { name: 'db' }, tls: { mode: 'required' } } });
+  return stringify({ stack: 'local', database: { type: 'external', engine: 'mysql', cidrs: ['198.51.100.0/24'], host, credentialsSecret: { name: 'db' }, tls: { mode: 'required' } } });
 }
 
 const ALL: Case[] = [...enumCases, ...keyCases, ...typeCases, ...reviewCases];

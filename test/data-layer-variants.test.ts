@@ -9,8 +9,8 @@ const AWS = { aws: { region: 'eu-west-1', oidcProviderArn: 'arn:aws:iam::1234567
 const databases: Record<string, Record<string, unknown>> = {
   'in-cluster mysql': { type: 'in-cluster', engine: 'mysql' },
   'in-cluster postgresql': { type: 'in-cluster', engine: 'postgresql' },
-  'external mysql (TLS, no verification)': { type: 'external', engine: 'mysql', host: 'kfp.abc.eu-west-1.rds.amazonaws.com', credentialsSecret: { name: 'rds' }, tls: { mode: 'required' } },
-  'external postgresql': { type: 'external', engine: 'postgresql', host: 'pg.internal.example.com', port: 6432, credentialsSecret: { name: 'pg' }, tls: { mode: 'disabled' } },
+  'external mysql (TLS, no verification)': { type: 'external', engine: 'mysql', cidrs: ['198.51.100.0/24'], host: 'kfp.abc.eu-west-1.rds.amazonaws.com', credentialsSecret: { name: 'rds' }, tls: { mode: 'required' } },
+  'external postgresql': { type: 'external', engine: 'postgresql', cidrs: ['198.51.100.0/24'], host: 'pg.internal.example.com', port: 6432, credentialsSecret: { name: 'pg' }, tls: { mode: 'disabled' } },
 };
 
 const stores: Record<string, { objectStore: Record<string, unknown>; cloud?: Record<string, unknown>; backup?: Record<string, unknown> }> = {

@@ -357,6 +357,7 @@ describe('DatabaseBackup', () => {
     const chart = new Chart(app, 'ext');
     KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const database = new ExternalDatabase(chart, 'Db', {
+      cidrs: ['198.51.100.0/24'],
       namespace: NS, engine: 'mysql', host: 'db.example.com', credentials: { secretName: 'db', usernameKey: 'u', passwordKey: 'p' },
     });
     const store = new TestStore(chart, 'Store', SECRET_KEYS);
@@ -454,7 +455,7 @@ describe('renderRestore (kfkit restore)', () => {
   test('an external database is a RestoreError naming the managed service', () => {
     const config = resolveConfig({
       stack: 'bare', cluster: { apiServer: { cidrs: ['192.0.2.0/24'] } },
-      database: { type: 'external', engine: 'mysql', host: 'db.example.com', credentialsSecret: { name: 'db-credentials' }, tls: { mode: 'disabled' } },
+      database: { type: 'external', engine: 'mysql', cidrs: ['198.51.100.0/24'], host: 'db.example.com', credentialsSecret: { name: 'db-credentials' }, tls: { mode: 'disabled' } },
     }, [{ name: 'bare', description: 'no defaults', defaults: {} }]);
     expect(() => renderRestore(config, TS)).toThrow(RestoreError);
     expect(() => renderRestore(config, TS)).toThrow(/db\.example\.com is external: restore it with its service/);

@@ -20,7 +20,7 @@ function issues(overlay: Record<string, unknown>): readonly ConfigIssue[] {
 
 const CA = { name: 'db-ca', key: 'ca.crt' };
 const external = (engine: 'mysql' | 'postgresql', tls: Record<string, unknown>) => ({
-  database: { type: 'external', engine, host: 'db.example.com', credentialsSecret: { name: 'db' }, tls },
+  database: { type: 'external', engine, cidrs: ['198.51.100.0/24'], host: 'db.example.com', credentialsSecret: { name: 'db' }, tls },
 });
 /** `path: consumer` of every issue, for compact expectations. */
 const summary = (list: readonly ConfigIssue[]) => list.map((i) => `${i.path}: ${/^([a-z-]+) /.exec(i.message)?.[1] ?? i.message}`).sort();
@@ -126,7 +126,7 @@ describe('the consumer table', () => {
 
 describe('external database TLS is a deliberate choice', () => {
   test('an external database without tls.mode names the field', () => {
-    const found = issues({ database: { type: 'external', engine: 'mysql', host: 'db.example.com', credentialsSecret: { name: 'db' } } });
+    const found = issues({ database: { type: 'external', engine: 'mysql', cidrs: ['198.51.100.0/24'], host: 'db.example.com', credentialsSecret: { name: 'db' } } });
     expect(found.map((i) => i.path)).toEqual(['database.tls']);
   });
 

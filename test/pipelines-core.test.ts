@@ -347,6 +347,7 @@ describe('variants', () => {
   test('external MySQL with TLS and an external S3-compatible store with its own Secret: TLS parameter, addresses, Secrets', () => {
     const { s } = build({
       database: (chart) => new ExternalDatabase(chart, 'Db', {
+        cidrs: ['198.51.100.0/24'],
         namespace: NS, engine: 'mysql', host: 'db.example.internal', port: 3307,
         credentials: { secretName: 'kfp-db', usernameKey: 'user', passwordKey: 'pass' }, tls: { mode: 'verify-full' },
       }),
@@ -374,6 +375,7 @@ describe('variants', () => {
     expect(policy(s, 'ml-pipeline-to-external-database').spec.egress?.[0].ports.map((p) => p.port)).toEqual([3307]);
     const required = build({
       database: (chart) => new ExternalDatabase(chart, 'Db', {
+        cidrs: ['198.51.100.0/24'],
         namespace: NS, engine: 'mysql', host: 'db.example.internal', credentials: { secretName: 'kfp-db', usernameKey: 'u', passwordKey: 'p' }, tls: { mode: 'required' },
       }),
     });
@@ -470,6 +472,7 @@ describe('guards', () => {
     ['mysql', { mode: 'verify-full', caSecret: { name: 'db-ca', key: 'ca.crt' } }, /cannot load a custom CA for mysql/],
   ] as const)('PipelinesApiServer refuses %s with TLS %j', (engine, tls, message) => {
     const { chart, base } = parts(undefined, (c) => new ExternalDatabase(c, 'Db', {
+      cidrs: ['198.51.100.0/24'],
       namespace: NS, engine, host: 'db.example.internal', credentials: { secretName: 'db', usernameKey: 'u', passwordKey: 'p' }, tls,
     }));
     const config = new PipelineInstallConfig(chart, 'Config2', base);

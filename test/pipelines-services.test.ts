@@ -61,11 +61,13 @@ function database(chart: Chart, variant: DatabaseVariant): IDatabase {
     case 'postgresql': return new PostgresDatabase(chart, 'Db', { namespace: NS });
     case 'external-mysql-tls':
       return new ExternalDatabase(chart, 'Db', {
+        cidrs: ['198.51.100.0/24'],
         namespace: NS, engine: 'mysql', host: 'kfp.abc.eu-west-1.rds.amazonaws.com',
         credentials: { secretName: 'rds', usernameKey: 'user', passwordKey: 'pass' }, tls: { mode: 'required' },
       });
     case 'external-mysql-verify-ca':
       return new ExternalDatabase(chart, 'Db', {
+        cidrs: ['198.51.100.0/24'],
         namespace: NS, engine: 'mysql', host: 'db.example.com', credentials: { secretName: 'db', usernameKey: 'username', passwordKey: 'password' },
         tls: { mode: 'verify-ca', caSecret: { name: 'db-ca', key: 'ca.pem' } },
       });
@@ -526,11 +528,13 @@ describe('guards', () => {
     KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
     const s3 = store(chart, 'seaweedfs');
     const pg = new ExternalDatabase(chart, 'Pg', {
+      cidrs: ['198.51.100.0/24'],
       namespace: NS, engine: 'postgresql', host: 'pg.example.com', credentials: { secretName: 'pg', usernameKey: 'u', passwordKey: 'p' }, tls: { mode: 'required' },
     });
     expect(() => new MetadataService(chart, 'A', { namespace: NS, database: pg, store: s3, mode: 'standalone' }))
       .toThrow(/^MetadataService: database\.tls\.mode: metadata-grpc-deployment .* postgresql with TLS mode required/);
     const my = new ExternalDatabase(chart, 'My', {
+      cidrs: ['198.51.100.0/24'],
       namespace: NS, engine: 'mysql', host: 'my.example.com', credentials: { secretName: 'my', usernameKey: 'u', passwordKey: 'p' }, tls: { mode: 'verify-full' },
     });
     expect(() => new MetadataService(chart, 'B', { namespace: NS, database: my, store: s3, mode: 'standalone' }))

@@ -716,7 +716,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
       },
       gpu: { pools: [] },
       database: {
-        type: 'external', engine: 'mysql', host: 'kfkit-dev-db.c0ffee.eu-west-1.rds.amazonaws.com', port: 3306,
+        type: 'external', engine: 'mysql', cidrs: ['10.42.0.0/16'], host: 'kfkit-dev-db.c0ffee.eu-west-1.rds.amazonaws.com', port: 3306,
         credentialsSecret: { name: 'rds-credentials' }, tls: { mode: 'required' },
       },
     });

@@ -180,7 +180,7 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
       roles: { pipelines: ROLE, profiles: {}, ...ADDON_ROLES },
     });
     expect(c.database).toMatchObject({
-      type: 'external', engine: 'mysql', host: DB_HOST, port: 3306, tls: { mode: 'required' },
+      type: 'external', engine: 'mysql', cidrs: ['10.42.0.0/16'], host: DB_HOST, port: 3306, tls: { mode: 'required' },
       credentialsSecret: { name: 'metadata-db-credentials', usernameKey: 'username', passwordKey: 'password' },
     });
     // The node groups the cloud stack reports, not the overlay's example pool (a10g).

@@ -56,7 +56,7 @@ describe('the aws stack', () => {
   test('the stack leaves the AWS resources to the overlay (or the cloud stack): without them, every missing one is named', () => {
     expect(configIssuePaths(() => resolveConfig({ stack: 'aws' }, STACKS))).toEqual(['database.host', 'objectStore.bucket']);
     const withResources = {
-      stack: 'aws', database: { type: 'external', host: 'db.example.internal' }, objectStore: { type: 'external', bucket: 'kf-artifacts' },
+      stack: 'aws', database: { type: 'external', cidrs: ['198.51.100.0/24'], host: 'db.example.internal' }, objectStore: { type: 'external', bucket: 'kf-artifacts' },
     };
     expect(configIssuePaths(() => resolveConfig(withResources, STACKS))).toEqual(['cloud.aws', 'cluster.apiServer.cidrs', 'objectStore.region']);
   });

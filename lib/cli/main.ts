@@ -81,6 +81,10 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
       io.err(`kfkit synth: ${env}: WARNING: cluster.apiServer.anyAddress is true: every pod allowed to reach the API server can reach any host `
         + 'on 443 and 6443, and any address may call the webhooks; set cluster.apiServer.cidrs instead');
     }
+    if (config.database.type === 'external' && config.database.anyAddress) {
+      io.err(`kfkit synth: ${env}: WARNING: database.anyAddress is true: the database's consumers can reach port ${config.database.port ?? 'of the database'} `
+        + 'on any host; set database.cidrs instead');
+    }
     for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }
   const root = path.resolve(io.cwd, opts.out);

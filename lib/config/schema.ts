@@ -93,6 +93,13 @@ const externalDatabaseSchema = z.strictObject({
   engine: engine.meta({ description: 'mysql or postgresql (required).' }),
   host: hostname.meta({ description: 'Host name of the server (required).' }),
   port: port.optional().meta({ description: 'Port. Default: 3306 (mysql) or 5432 (postgresql).' }),
+  cidrs: z.array(ipv4Cidr).default([]).meta({
+    description: 'IPv4 blocks the server\'s addresses are in: the only destinations of the consumers\' egress to it (RDS: the VPC\'s CIDR, which '
+      + 'the AWS cloud stack exports). Required unless anyAddress.',
+  }),
+  anyAddress: z.boolean().default(false).meta({
+    description: 'Allow the consumers to reach the database port on every address (0.0.0.0/0) instead of cidrs; warned at every synth. Default: false.',
+  }),
   credentialsSecret: z.strictObject({
     name: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace (created by you or External Secrets).' }),
     usernameKey: z.string().min(1).default('username'),
@@ -449,6 +456,21 @@ export const platformConfigSchema = z.strictObject({
       code: 'custom', path: ['gpu', 'namespace'],
       message: `"${c.gpu.namespace}" is ${gpuTaken}: the GPU node agents need a namespace of their own (it enforces the privileged Pod Security level)`,
     });
+  }
+  const addressIssues = (at: readonly (string | number)[], what: string, cidrs: readonly string[], any: boolean, how: string) => {
+    if (any && cidrs.length > 0) ctx.addIssue({ code: 'custom', path: [...at, 'anyAddress'], message: 'give cidrs or anyAddress, not both' });
+    else if (!any && cidrs.length === 0) {
+      ctx.addIssue({
+        code: 'custom', path: [...at, 'cidrs'],
+        message: `required: the IPv4 blocks of ${what} (${how}); kfkit never opens egress to every address unless ${[...at, 'anyAddress'].join('.')} is true`,
+      });
+    }
+    cidrs.forEach((cidr, i) => {
+      if (cidr.endsWith('/0')) ctx.addIssue({ code: 'custom', path: [...at, 'cidrs', i], message: `${cidr} is every address: set ${[...at, 'anyAddress'].join('.')}: true to mean that` });
+    });
+  };
+  if (c.database.type === 'external') {
+    addressIssues(['database'], 'the database server\'s addresses', c.database.cidrs, c.database.anyAddress, 'RDS: the VPC\'s CIDR; a server: its address as a /32');
   }
   const api = c.cluster.apiServer;
   if (api.anyAddress && api.cidrs.length > 0) {

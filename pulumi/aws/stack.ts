@@ -332,6 +332,8 @@ export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverl
       engine: db.engine,
       host: db.host,
       port: db.port,
+      // The RDS instance is in the cluster's VPC; its address may change within it.
+      cidrs: [outputs.cluster.vpcCidr],
       credentialsSecret: { name: options.credentialsSecretName ?? 'metadata-db-credentials' },
       tls: { mode: db.tlsMode },
     },

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
-import { allowEgressToAddresses, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { allowEgressToAddresses, NetworkPeer } from '../../core/network';
 
 /** Props of {@link ExternalDatabase}. */
 export interface ExternalDatabaseProps {
@@ -12,6 +12,11 @@ export interface ExternalDatabaseProps {
   readonly host: string;
   /** Port. @default - 3306 for mysql, 5432 for postgresql */
   readonly port?: number;
+  /**
+   * IPv4 blocks the server's addresses are in: the only destinations of the consumers' egress (RDS: the VPC's CIDR).
+   * `0.0.0.0/0` opens every address: give it only on purpose.
+   */
+  readonly cidrs: readonly string[];
   /** The existing Secret with the credentials (created by an admin or External Secrets; kfkit never sees values). */
   readonly credentials: SecretKeyPair;
   /** TLS consumers use. @default - verify-full against system roots */
@@ -25,8 +30,8 @@ const DEFAULT_PORT: Readonly<Record<DatabaseEngine, number>> = { mysql: 3306, po
 /**
  * A database kfkit does not run (Amazon RDS, Cloud SQL, an existing server): a typed reference and nothing to
  * install. The credentials Secret is declared as an external object, so the harness accepts references to it and
- * `kfkit validate` states the assumption. Clients get an egress rule to the database port (any address: the
- * server's IP is outside the cluster and may change).
+ * `kfkit validate` states the assumption. Clients get an egress rule to the database port on the server's address
+ * blocks ({@link ExternalDatabaseProps.cidrs}).
  */
 export class ExternalDatabase extends Construct implements IDatabase {
   public readonly engine: DatabaseEngine;
@@ -36,6 +41,8 @@ export class ExternalDatabase extends Construct implements IDatabase {
   public readonly tls: DatabaseTls;
   public readonly databaseNames: DatabaseNames;
   public readonly inCluster = false;
+  /** The server's address blocks. */
+  public readonly cidrs: readonly string[];
 
   public constructor(scope: Construct, id: string, props: ExternalDatabaseProps) {
     super(scope, id);
@@ -46,6 +53,8 @@ export class ExternalDatabase extends Construct implements IDatabase {
     this.credentials = props.credentials;
     this.tls = props.tls ?? { mode: 'verify-full' };
     this.databaseNames = props.databaseNames ?? UPSTREAM_DATABASE_NAMES;
+    if (props.cidrs.length === 0) throw new Error(`ExternalDatabase ${props.host}: cidrs is empty; give the IPv4 blocks of the server's addresses`);
+    this.cidrs = [...props.cidrs];
     const ctx = KfkitContext.of(this);
     ctx.addExternalObject({
       apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: props.credentials.secretName,
@@ -62,6 +71,6 @@ export class ExternalDatabase extends Construct implements IDatabase {
   }
 
   public allowFrom(client: NetworkPeer): void {
-    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'external-database', [{ cidr: ANY_ADDRESS, ports: [{ port: this.port }] }]);
+    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'external-database', this.cidrs.map((cidr) => ({ cidr, ports: [{ port: this.port }] })));
   }
 }
