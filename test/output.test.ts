@@ -154,6 +154,21 @@ describe('the output root lock', () => {
   });
 });
 
+describe('an output root that cannot be written', () => {
+  test('a path through a file: exit 2, what could not be done, no stack trace, nothing written', () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'afile'), 'x');
+    const r = cli(['synth', '--env', 'local', '--overlays', path.join(ROOT, 'overlays'), '--out', 'afile/dist'], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/kfkit: cannot write afile\/dist: a path in it is a file, not a folder \(E(NOTDIR|EXIST)\); nothing was replaced/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(fs.readFileSync(path.join(dir, 'afile'), 'utf8')).toBe('x');
+    const schema = cli(['schema', '-o', 'afile/schema.json'], dir);
+    expect(schema.code).toBe(2);
+    expect(schema.err).toMatch(/kfkit: cannot write afile\/schema.json: a path in it is a file, not a folder/);
+  });
+});
+
 describe('a real kfkit synth killed while writing', () => {
   test('SIGKILL mid-write: the next command repairs the root, every tree is the old or the new one, whole', async () => {
     const dir = tmpdir();

@@ -88,14 +88,16 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
     for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }
   const root = path.resolve(io.cwd, opts.out);
-  withOutputLock(root, () => {
-    for (const line of recoverOutput(root)) io.err(`kfkit synth: ${opts.out}: ${line}`);
-    for (const { env, files } of rendered) {
-      const dir = path.join(root, env);
-      writeTreeAtomically(dir, files);
-      io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`);
-    }
-  }, lock);
+  onFiles(`write ${opts.out}`, () => {
+    withOutputLock(root, () => {
+      for (const line of recoverOutput(root)) io.err(`kfkit synth: ${opts.out}: ${line}`);
+      for (const { env, files } of rendered) {
+        const dir = path.join(root, env);
+        writeTreeAtomically(dir, files);
+        io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`);
+      }
+    }, lock);
+  });
   return EXIT.ok;
 }
 
@@ -109,10 +111,29 @@ function lockOptions(io: Io): OutputLockOptions {
   return { waitMs: seconds * 1000, onWait: (m) => { io.err(`kfkit: ${m}`); } };
 }
 
+/**
+ * Runs `body`, which reads or writes the output root; a file-system error (a path through a file, no permission, a
+ * full disk) becomes a {@link UsageError} naming what could not be done — never a stack trace.
+ */
+function onFiles<T>(what: string, body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw e;
+    const hint = code === 'ENOTDIR' || code === 'EEXIST' ? 'a path in it is a file, not a folder'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'no permission to write there'
+        : code === 'ENOSPC' ? 'the disk is full' : (e as Error).message.split('\n')[0];
+    throw new UsageError(`cannot ${what}: ${hint} (${code}); nothing was replaced`);
+  }
+}
+
 /** Before reading the tree in `dir`: repairs an interrupted write in its output root, saying so. */
 function readyToRead(io: Io, dir: string): void {
   const root = path.dirname(path.resolve(io.cwd, dir));
-  for (const line of prepareToRead(root, lockOptions(io))) io.err(`kfkit: ${path.relative(io.cwd, root) || root}: ${line}`);
+  for (const line of onFiles(`repair ${path.relative(io.cwd, root) || root}`, () => prepareToRead(root, lockOptions(io)))) {
+    io.err(`kfkit: ${path.relative(io.cwd, root) || root}: ${line}`);
+  }
 }
 
 function validateCommand(io: Io, dir: string): number {
@@ -408,8 +429,10 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
     .option('-o, --out <file>', 'output file', 'schema/platform-config.schema.json')
     .action((opts: { out: string }) => {
       const file = path.resolve(io.cwd, opts.out);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, `${JSON.stringify(platformConfigJsonSchema(), null, 2)}\n`);
+      onFiles(`write ${opts.out}`, () => {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, `${JSON.stringify(platformConfigJsonSchema(), null, 2)}\n`);
+      });
       io.err(`kfkit schema: wrote ${opts.out}`);
       setExit(EXIT.ok);
     });
