@@ -473,21 +473,8 @@ export const platformConfigSchema = z.strictObject({
     addressIssues(['database'], 'the database server\'s addresses', c.database.cidrs, c.database.anyAddress, 'RDS: the VPC\'s CIDR; a server: its address as a /32');
   }
   const api = c.cluster.apiServer;
-  if (api.anyAddress && api.cidrs.length > 0) {
-    ctx.addIssue({ code: 'custom', path: ['cluster', 'apiServer', 'anyAddress'], message: 'give cidrs or anyAddress, not both' });
-  } else if (!api.anyAddress && api.cidrs.length === 0) {
-    ctx.addIssue({
-      code: 'custom', path: ['cluster', 'apiServer', 'cidrs'],
-      message: 'required: the IPv4 blocks of the API server\'s addresses (kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes '
-        + '-o jsonpath=\'{.items[*].endpoints[*].addresses}\'; EKS: the VPC\'s CIDR); kfkit never opens egress to every address unless '
-        + 'cluster.apiServer.anyAddress is true',
-    });
-  }
-  api.cidrs.forEach((cidr, i) => {
-    if (cidr.endsWith('/0')) {
-      ctx.addIssue({ code: 'custom', path: ['cluster', 'apiServer', 'cidrs', i], message: `${cidr} is every address: set cluster.apiServer.anyAddress: true to mean that` });
-    }
-  });
+  addressIssues(['cluster', 'apiServer'], 'the API server\'s addresses', api.cidrs, api.anyAddress,
+    'kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes -o jsonpath=\'{.items[*].endpoints[*].addresses}\'; EKS: the VPC\'s CIDR');
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of workloadIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
