@@ -139,6 +139,14 @@ export class AdmissionFence extends Construct {
   }
 }
 
+/** The one label selecting a group's namespaces, as a fence's {@link AdmissionFenceProps.namespaceLabel}. */
+export function fenceLabel(group: NamespaceGroup): { readonly key: string; readonly value: string } {
+  const labels = Object.entries(group.namespaceLabels);
+  if (labels.length !== 1) throw new Error(`a fence needs the ${group.groupName} namespaces selected by exactly one label, not ${labels.length}`);
+  const [[key, value]] = labels;
+  return { key, value };
+}
+
 /**
  * The fence of a controller that creates ServiceAccounts, Roles and RoleBindings where users' jobs run (Katib's
  * suggestions, the training operator's MPI launchers): only in the namespaces of `jobs` (one label), RoleBindings only to
@@ -147,13 +155,10 @@ export class AdmissionFence extends Construct {
 export function fenceJobRbac(
   scope: Construct, name: string, serviceAccount: { readonly namespace: string; readonly name: string }, jobs: NamespaceGroup,
 ): AdmissionFence {
-  const labels = Object.entries(jobs.namespaceLabels);
-  if (labels.length !== 1) throw new Error(`${name}: the job namespaces must be selected by exactly one label, not ${labels.length}`);
-  const [[key, value]] = labels;
   return new AdmissionFence(scope, 'JobRbacFence', {
     name, serviceAccount,
     namespaced: [{ group: '', resources: ['serviceaccounts'] }, { group: 'rbac.authorization.k8s.io', resources: ['roles', 'rolebindings'] }],
-    namespaceLabel: { key, value },
+    namespaceLabel: fenceLabel(jobs),
     roleRefs: { kind: 'Role' },
     reason: `By RBAC it may create ServiceAccounts, Roles and RoleBindings in every namespace; it needs them only where jobs run (${jobs.groupName})`,
   });

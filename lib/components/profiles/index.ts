@@ -3,7 +3,7 @@ import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { stringify } from 'yaml';
-import { AdmissionFence } from '../../core/admission-fence';
+import { AdmissionFence, fenceLabel } from '../../core/admission-fence';
 import { GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
@@ -13,6 +13,7 @@ import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, Netwo
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
+import { PROFILE_NAMESPACES } from '../../core/tenancy';
 import { AWS_IAM_PLUGIN, GCP_SERVICE_ACCOUNT, IAM_ROLE_ARN, ProfileCrd, ProfilePluginKind, WORKLOAD_IDENTITY_PLUGIN } from './crd';
 import { KUBEFLOW_ROLE_NAMES, KubeflowRoles } from './roles';
 import { PROFILES_COMPONENT } from './shared';
@@ -310,7 +311,7 @@ export class ProfilesController extends Construct {
         { group: 'rbac.authorization.k8s.io', resources: ['rolebindings'] },
         { group: 'security.istio.io', resources: ['authorizationpolicies'] },
       ],
-      namespaceLabel: { key: 'app.kubernetes.io/part-of', value: UPSTREAM_NAMESPACE_LABELS['app.kubernetes.io/part-of'] },
+      namespaceLabel: fenceLabel(PROFILE_NAMESPACES),
       roleRefs: { kind: 'ClusterRole', names: Object.values(KUBEFLOW_ROLE_NAMES) },
       namespaces: 'labelled',
       reason: 'The profile controller and KFAM may, by RBAC, write RoleBindings in any namespace and bind kubeflow-admin (secrets, pods/exec, '
