@@ -24,6 +24,7 @@ import { SeaweedfsArtifactStore } from './components/seaweedfs';
 import { PlatformConfig } from './config/schema';
 import { resolveProfile } from './config/tenancy-schema';
 import { ApplySetParent } from './core/applyset';
+import { ANY_ADDRESS } from './core/addresses';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { CertManagerRef, declareExternalCertManager } from './core/cert-manager';
 import { KfkitContext } from './core/context';
@@ -119,7 +120,7 @@ export class KubeflowPlatform extends Chart {
     this.context = KfkitContext.create(this, {
       images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
       helmDelivery: helmDelivery(config),
-      apiServerCidrs: config.cluster.apiServer.anyAddress ? ['0.0.0.0/0'] : config.cluster.apiServer.cidrs,
+      apiServerCidrs: addresses(config.cluster.apiServer),
     });
     // Standalone Pipelines runs users' pipeline steps (arbitrary images) in the platform namespace: enforce `baseline`
     // there, as upstream does for profile namespaces, and warn/audit `restricted`. Multi-user runs them in the profiles'
@@ -148,7 +149,8 @@ export class KubeflowPlatform extends Chart {
       certManager = { issuer: config.certManager.issuer };
     } else if (config.certManager.mode === 'managed') {
       this.certManager = new ManagedCertManager(this, 'CertManager', {
-        issuer: config.certManager.issuer, acme: config.istio.mode !== 'none' && config.gateway.tls.type === 'acme',
+        issuer: config.certManager.issuer,
+        acmeCidrs: config.istio.mode !== 'none' && config.gateway.tls.type === 'acme' ? addresses(config.gateway.tls) : undefined,
       });
       certManager = this.certManager;
     }
@@ -188,9 +190,11 @@ export class KubeflowPlatform extends Chart {
       });
       if (config.auth.mode !== 'none') {
         this.auth = new KubeflowAuth(this, 'Auth', {
-          gateway: this.gateway, mode: config.auth.mode, userHeaders: config.auth.userHeaders, machineTokens: config.auth.machineTokens,
-          dex: config.auth.mode === 'dex' ? config.auth.dex : undefined,
-          oidc: config.auth.oidc,
+          gateway: this.gateway, mode: config.auth.mode, userHeaders: config.auth.userHeaders,
+          machineTokens: { ...config.auth.machineTokens, cidrs: optionalAddresses(config.auth.machineTokens) },
+          dex: config.auth.mode === 'dex'
+            ? { ...config.auth.dex, connectors: config.auth.dex.connectors.map((c) => ({ ...c, cidrs: addresses(c) })) } : undefined,
+          oidc: config.auth.oidc && { ...config.auth.oidc, cidrs: addresses(config.auth.oidc) },
           // cert-manager's HTTP-01 solver answers through the gateway, before anyone can log in.
           publicPaths: config.gateway.tls.type === 'acme' ? ['/.well-known/acme-challenge/*'] : undefined,
         });
@@ -322,6 +326,7 @@ export class KubeflowPlatform extends Chart {
       pathStyle: store.pathStyle,
       secure: store.secure,
       credentials,
+      cidrs: addresses(store),
     });
   }
 
@@ -334,7 +339,7 @@ export class KubeflowPlatform extends Chart {
         engine: db.engine,
         host: db.host,
         port: db.port,
-        cidrs: db.anyAddress ? ['0.0.0.0/0'] : db.cidrs,
+        cidrs: addresses(db),
         credentials: { secretName: db.credentialsSecret.name, usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
         tls: { mode: db.tls.mode, caSecret: db.tls.caSecret },
         databaseNames: db.names,
@@ -346,4 +351,14 @@ export class KubeflowPlatform extends Chart {
       case 'postgresql': return new PostgresDatabase(this, 'MetadataDatabase', common);
     }
   }
+}
+
+/** The blocks a destination's egress goes to: its `cidrs`, or every address where the config opts in with `anyAddress`. */
+function addresses(a: { readonly cidrs: readonly string[]; readonly anyAddress: boolean }): readonly string[] {
+  return a.anyAddress ? [ANY_ADDRESS] : a.cidrs;
+}
+
+/** {@link addresses}, or `undefined` where the config gives none (the destination may not be used). */
+function optionalAddresses(a: { readonly cidrs: readonly string[]; readonly anyAddress: boolean }): readonly string[] | undefined {
+  return a.anyAddress || a.cidrs.length > 0 ? addresses(a) : undefined;
 }

@@ -38,11 +38,13 @@ const gatewayStub = (overrides: Partial<IKubeflowGateway> = {}): IKubeflowGatewa
 const USERS = { staticUsers: [{ email: 'user@example.com', hashSecret: { name: 'dex-users', key: 'user' } }] };
 const CONNECTORS = {
   connectors: [
-    { type: 'github' as const, id: 'github', name: 'GitHub', configSecret: { name: 'dex-github', key: 'config.yaml' } },
-    { type: 'ldap' as const, id: 'corp-ldap', name: 'Corp {{ LDAP }}', configSecret: { name: 'dex-ldap', key: 'config.yaml' } },
+    { type: 'github' as const, id: 'github', name: 'GitHub', configSecret: { name: 'dex-github', key: 'config.yaml' }, cidrs: ['140.82.112.0/20'] },
+    { type: 'ldap' as const, id: 'corp-ldap', name: 'Corp {{ LDAP }}', configSecret: { name: 'dex-ldap', key: 'config.yaml' }, cidrs: ['10.20.0.5/32', '10.20.0.6/32'] },
   ],
 };
-const OIDC = { issuerUrl: 'https://login.example.com/realms/kubeflow', clientId: 'kubeflow', clientSecret: { name: 'kubeflow-oidc', key: 'client-secret' } };
+const OIDC = {
+  issuerUrl: 'https://login.example.com/realms/kubeflow', clientId: 'kubeflow', clientSecret: { name: 'kubeflow-oidc', key: 'client-secret' }, cidrs: ['203.0.113.10/32'],
+};
 
 type AuthInput = Omit<KubeflowAuthProps, 'gateway'> & { readonly gateway?: IKubeflowGateway };
 
@@ -246,9 +248,14 @@ describe('mode dex with connectors', () => {
     ]);
   });
 
-  test('Dex may reach identity providers: HTTPS, and LDAP on 389/636', () => {
+  test('Dex may reach each identity provider on its addresses only: HTTPS, and LDAP on 389/636', () => {
     const policy = spec(get(s, 'NetworkPolicy', 'dex-to-identity-providers', 'auth'));
-    expect(policy.egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [389, 443, 636].map((port) => ({ port, protocol: 'TCP' })) }]);
+    const tcp = (...ports: number[]) => ports.map((port) => ({ port, protocol: 'TCP' }));
+    expect(policy.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '140.82.112.0/20' } }], ports: tcp(443) },
+      { to: [{ ipBlock: { cidr: '10.20.0.5/32' } }], ports: tcp(389, 636) },
+      { to: [{ ipBlock: { cidr: '10.20.0.6/32' } }], ports: tcp(389, 636) },
+    ]);
   });
 
   test('fidelity holds for connectors too', () => {
@@ -283,7 +290,7 @@ describe('mode oidc (an external provider)', () => {
     expect(env).toContainEqual({ name: 'OAUTH2_PROXY_COOKIE_SECRET', valueFrom: { secretKeyRef: { name: 'oauth2-proxy-cookie', key: 'cookie-secret' } } });
     expect(get(s, 'Job', /^oauth2-proxy-cookie-generator-/).manifest.metadata.annotations?.[PROVIDES_ANNOTATION]).toBe('Secret/oauth2-proxy/oauth2-proxy-cookie');
     expect(s.externalObjects).toContainEqual(expect.objectContaining({ kind: 'Secret', name: 'kubeflow-oidc', namespace: 'oauth2-proxy' }));
-    expect(spec(get(s, 'NetworkPolicy', 'oauth2-proxy-to-identity-provider')).egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
+    expect(spec(get(s, 'NetworkPolicy', 'oauth2-proxy-to-identity-provider')).egress).toEqual([{ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
   });
 
   test('the gateway accepts only ID tokens issued to Kubeflow\'s client, with the configured claims', () => {
@@ -424,7 +431,7 @@ describe('machine-to-machine tokens', () => {
 
   test('a public issuer (EKS): keys discovered from the issuer, no proxy', () => {
     const issuer = 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABCDEF';
-    const { s } = build({ mode: 'dex', dex: USERS, machineTokens: { issuer } });
+    const { s } = build({ mode: 'dex', dex: USERS, machineTokens: { issuer, cidrs: ['52.94.0.0/16'] } });
     expect(m2mRule(s)).toMatchObject({ issuer });
     expect(m2mRule(s).jwksUri).toBeUndefined();
     expect(find(s, 'Deployment', 'cluster-jwks-proxy')).toBeUndefined();
@@ -432,7 +439,7 @@ describe('machine-to-machine tokens', () => {
   });
 
   test('an explicit key URL wins; disabled means no RequestAuthentication for ServiceAccount tokens', () => {
-    const explicit = build({ mode: 'dex', dex: USERS, machineTokens: { jwksUri: 'https://keys.example.com/jwks' } });
+    const explicit = build({ mode: 'dex', dex: USERS, machineTokens: { jwksUri: 'https://keys.example.com/jwks', cidrs: ['203.0.113.7/32'] } });
     expect(m2mRule(explicit.s).jwksUri).toBe('https://keys.example.com/jwks');
     expect(find(explicit.s, 'Deployment', 'cluster-jwks-proxy')).toBeUndefined();
     const off = build({ mode: 'dex', dex: USERS, machineTokens: { enabled: false } });
@@ -451,15 +458,18 @@ describe('istiod fetches the keys of issuers outside the cluster', () => {
   const egress = (s: Synthesized): unknown => spec(get(s, 'NetworkPolicy', 'istiod-to-token-issuers', 'istio-system')).egress;
 
   test('mode oidc: istiod → the provider (HTTPS) when kfkit manages the mesh', () => {
-    expect(egress(build({ mode: 'oidc', oidc: OIDC }).s)).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
+    expect(egress(build({ mode: 'oidc', oidc: OIDC }).s)).toEqual([{ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ port: 443, protocol: 'TCP' }] }]);
     const external = build({ mode: 'oidc', oidc: OIDC, gateway: gatewayStub({ mesh: mesh('external') }) }).s;
     expect(find(external, 'NetworkPolicy', 'istiod-to-token-issuers')).toBeUndefined();
   });
 
   test('mode dex with in-cluster keys only: no egress to outside; a public ServiceAccount issuer adds it', () => {
     expect(find(build({ mode: 'dex', dex: USERS }).s, 'NetworkPolicy', 'istiod-to-token-issuers')).toBeUndefined();
-    const eks = build({ mode: 'dex', dex: USERS, machineTokens: { issuer: 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC', jwksUri: 'http://keys.internal:8080/jwks' } }).s;
-    expect(egress(eks)).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    const keys = { issuer: 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC', jwksUri: 'http://keys.internal:8080/jwks' };
+    const eks = build({ mode: 'dex', dex: USERS, machineTokens: { ...keys, cidrs: ['10.1.2.3/32'] } }).s;
+    expect(egress(eks)).toEqual([{ to: [{ ipBlock: { cidr: '10.1.2.3/32' } }], ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    // Keys outside the cluster and no addresses: refused, naming the field, never opened to every address.
+    expect(() => build({ mode: 'dex', dex: USERS, machineTokens: keys })).toThrow(/machineTokens\.cidrs is required: istiod fetches the signing keys of http:\/\/keys\.internal:8080\/jwks/);
   });
 });
 
@@ -488,6 +498,10 @@ describe('props errors say what to change', () => {
     ['oidc client secret named like the generated cookie Secret', { mode: 'oidc', oidc: { ...OIDC, clientSecret: { name: 'oauth2-proxy-cookie', key: 'x' } } }, /generates for the cookie; use another name/],
     ['oidc issuer over http', { mode: 'oidc', oidc: { ...OIDC, issuerUrl: 'http://login.example.com' } }, /oidc\.issuerUrl "http:\/\/login\.example\.com" must be an https:\/\/ URL/],
     ['scopes without openid', { mode: 'oidc', oidc: { ...OIDC, scopes: ['email'] } }, /oidc\.scopes must include openid/],
+    ['oidc without the provider\'s addresses', { mode: 'oidc', oidc: { ...OIDC, cidrs: [] } }, /oidc\.cidrs is empty: give the IPv4 blocks/],
+    ['a connector without addresses', { mode: 'dex', dex: { connectors: [{ ...CONNECTORS.connectors[0], cidrs: [] }] } }, /dex\.connectors\[0\]\.cidrs is empty/],
+    ['a connector address that is not a block', { mode: 'dex', dex: { connectors: [{ ...CONNECTORS.connectors[1], cidrs: ['10.20.0.5'] }] } },
+      /dex\.connectors\[0\]\.cidrs 10\.20\.0\.5: must be an IPv4 CIDR block/],
     ['oidc settings in mode dex', { mode: 'dex', dex: USERS, oidc: OIDC }, /oidc applies only with mode oidc/],
     ['dex settings in mode oidc', { mode: 'oidc', oidc: OIDC, dex: USERS }, /dex applies only with mode dex/],
     ['an unknown mode', { mode: 'ldap' as 'dex' }, /mode must be dex or oidc \(got "ldap"\)/],

@@ -251,7 +251,7 @@ describe('every bad input: exit 2, the field path and what is allowed, bounded o
     fs.writeFileSync(path.join(dir, 'overlays', 'x.yaml'), at(['cluster', 'apiServer'], { cidrs: [], anyAddress: true }));
     const r = cli(['synth', '--env', 'x', '--overlays', 'overlays', '--out', 'dist'], dir);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/WARNING: cluster.apiServer.anyAddress is true: every pod allowed to reach the API server can reach any host/);
+    expect(r.err).toMatch(/WARNING: cluster.apiServer.anyAddress is true: the egress meant for the API server's addresses goes to any host/);
     const file = listFiles(path.join(dir, 'dist', 'x')).find((f) => f.endsWith('/networkpolicy_kubeflow_ml-pipeline-to-kube-apiserver.yaml'));
     expect(fs.readFileSync(path.join(dir, 'dist', 'x', file ?? 'missing'), 'utf8')).toContain('0.0.0.0/0');
   });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cronProblem } from '../lib/config/cron';
 import { ConfigError } from '../lib/config/load';
-import { ipv4CidrProblem } from '../lib/config/primitives';
+import { ipv4CidrProblem } from '../lib/core/network';
 import { MAX_USER_ID_LENGTH } from '../lib/config/tenancy-schema';
 import { cli, configIssuePaths, listFiles, localConfig, withOverlays } from './helpers';
 

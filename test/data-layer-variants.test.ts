@@ -15,11 +15,11 @@ const databases: Record<string, Record<string, unknown>> = {
 
 const stores: Record<string, { objectStore: Record<string, unknown>; cloud?: Record<string, unknown>; backup?: Record<string, unknown> }> = {
   'in-cluster seaweedfs': { objectStore: { type: 'in-cluster' } },
-  's3 with IRSA': { objectStore: { type: 'external', bucket: 'kf-artifacts', credentials: { type: 'irsa' } }, cloud: AWS },
-  's3 with a Secret': { objectStore: { type: 'external', bucket: 'kf-artifacts', region: 'eu-west-1', credentials: { type: 'secret', secretName: 's3-keys' } } },
-  'gcs with HMAC keys': { objectStore: { type: 'external', provider: 'gcs', bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'gcs-hmac' } } },
+  's3 with IRSA': { objectStore: { type: 'external', bucket: 'kf-artifacts', credentials: { type: 'irsa' }, cidrs: ['10.10.0.0/16'] }, cloud: AWS },
+  's3 with a Secret': { objectStore: { type: 'external', bucket: 'kf-artifacts', region: 'eu-west-1', credentials: { type: 'secret', secretName: 's3-keys' }, cidrs: ['10.10.0.0/16'] } },
+  'gcs with HMAC keys': { objectStore: { type: 'external', provider: 'gcs', bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'gcs-hmac' }, cidrs: ['199.36.153.8/30'] } },
   's3-compatible with a Secret': {
-    objectStore: { type: 'external', provider: 's3-compatible', endpoint: 'minio.storage.svc:9000', region: 'us-east-1', secure: false, bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'minio' } },
+    objectStore: { type: 'external', provider: 's3-compatible', endpoint: 'minio.storage.svc:9000', region: 'us-east-1', secure: false, bucket: 'kf-artifacts', credentials: { type: 'secret', secretName: 'minio' }, cidrs: ['10.96.50.0/24'] },
   },
 };
 

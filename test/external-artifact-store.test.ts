@@ -13,12 +13,16 @@ const SECRET = { type: 'secret', secretName: 'artifact-keys', accessKeyKey: 'acc
 const IRSA = { type: 'irsa', roleArn: 'arn:aws:iam::123456789012:role/kubeflow-pipelines' } as const;
 const WORKLOAD_IDENTITY = { type: 'workload-identity', gcpServiceAccount: 'kfp@my-project.iam.gserviceaccount.com' } as const;
 
-function build(props: Omit<ExternalArtifactStoreProps, 'namespace'>): { store: ExternalArtifactStore; s: Synthesized } {
+/** Where the tests' stores are (an AWS VPC with interface endpoints for S3 and STS). */
+const VPC = '10.10.0.0/16';
+type StoreInput = Omit<ExternalArtifactStoreProps, 'namespace' | 'cidrs'> & { readonly cidrs?: readonly string[] };
+
+function build(props: StoreInput): { store: ExternalArtifactStore; s: Synthesized } {
   const app = new App();
   const chart = new Chart(app, 'kfkit', { disableResourceNameHashes: true });
   KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   new PlatformNamespace(chart, 'Namespace', { name: 'kubeflow' });
-  const store = new ExternalArtifactStore(chart, 'ArtifactStore', { namespace: 'kubeflow', ...props });
+  const store = new ExternalArtifactStore(chart, 'ArtifactStore', { namespace: 'kubeflow', cidrs: [VPC], ...props });
   store.allowFrom(CLIENT);
   return { store, s: collect(chart) };
 }
@@ -42,7 +46,7 @@ describe('external artifact store', () => {
     expect(egress(s)).toEqual({
       podSelector: { matchLabels: CLIENT.podLabels },
       policyTypes: ['Egress'],
-      egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] }],
+      egress: [{ to: [{ ipBlock: { cidr: VPC } }], ports: [{ port: 443, protocol: 'TCP' }] }],
     });
     expect(validate(s)).toEqual([]);
   });
@@ -70,7 +74,7 @@ describe('external artifact store', () => {
     expect(s.externalObjects).toEqual([]);
     expect(JSON.stringify(s.objects.map((o) => o.manifest))).not.toMatch(/GOOGLE_APPLICATION_CREDENTIALS|secretKeyRef/);
     expect(egress(s).egress).toEqual([
-      { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }] },
+      { to: [{ ipBlock: { cidr: VPC } }], ports: [{ port: 443, protocol: 'TCP' }] },
       { to: [{ ipBlock: { cidr: '169.254.169.254/32' } }], ports: [{ port: 80, protocol: 'TCP' }] },
       { to: [{ ipBlock: { cidr: '169.254.169.252/32' } }], ports: [{ port: 988, protocol: 'TCP' }] },
     ]);
@@ -89,7 +93,7 @@ describe('external artifact store', () => {
     });
     expect(values(store)).toMatchObject({ provider: 's3-compatible', endpoint: 'minio.storage.example:9000', secure: false, pathStyle: true, annotations: {} });
     expect(store.port).toBe(9000);
-    expect(egress(s).egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 9000, protocol: 'TCP' }] }]);
+    expect(egress(s).egress).toEqual([{ to: [{ ipBlock: { cidr: VPC } }], ports: [{ port: 9000, protocol: 'TCP' }] }]);
     expect(build({ provider: 's3-compatible', endpoint: 'ceph.example', region: 'default', secure: false, bucket: 'kfp', credentials: SECRET }).store.port).toBe(80);
     expect(build({ provider: 's3-compatible', endpoint: 'ceph.example', region: 'default', bucket: 'kfp', credentials: SECRET }).store.port).toBe(443);
     expect(build({ provider: 's3-compatible', endpoint: 'ceph.example', region: 'default', pathStyle: false, bucket: 'kfp', credentials: SECRET }).store.pathStyle).toBe(false);
@@ -97,11 +101,11 @@ describe('external artifact store', () => {
 
   test('IRSA with a custom endpoint port still reaches STS on 443', () => {
     const { s } = build({ provider: 's3', region: 'eu-west-1', endpoint: 's3-proxy.example:8443', bucket: 'kfp', credentials: IRSA });
-    expect(egress(s).egress).toEqual([{ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }, { port: 8443, protocol: 'TCP' }] }]);
+    expect(egress(s).egress).toEqual([{ to: [{ ipBlock: { cidr: VPC } }], ports: [{ port: 443, protocol: 'TCP' }, { port: 8443, protocol: 'TCP' }] }]);
   });
 
   describe('invalid combinations fail at construction with what to change', () => {
-    const cases: [string, Omit<ExternalArtifactStoreProps, 'namespace'>, RegExp][] = [
+    const cases: [string, StoreInput, RegExp][] = [
       ['irsa with gcs', { provider: 'gcs', bucket: 'kfp', credentials: IRSA }, /irsa gives AWS identities and works only with provider s3, not gcs; use secret or workload-identity/],
       ['irsa with s3-compatible', { provider: 's3-compatible', endpoint: 'minio.example', region: 'us-east-1', bucket: 'kfp', credentials: IRSA },
         /irsa .* only with provider s3, not s3-compatible; use secret credentials/],
@@ -121,6 +125,10 @@ describe('external artifact store', () => {
       ['a bad bucket name', { provider: 's3', region: 'eu-west-1', bucket: 'Kf_Artifacts', credentials: IRSA }, /bucket "Kf_Artifacts" must be an S3 bucket name/],
       ['a role that is not an ARN', { provider: 's3', region: 'eu-west-1', bucket: 'kfp', credentials: { type: 'irsa', roleArn: 'kubeflow-pipelines' } },
         /roleArn "kubeflow-pipelines" must be an IAM role ARN/],
+      ['no addresses', { provider: 's3', region: 'eu-west-1', bucket: 'kfp', credentials: IRSA, cidrs: [] },
+        /cidrs is empty: give the IPv4 blocks of the destination's addresses/],
+      ['an address that is not a block', { provider: 's3', region: 'eu-west-1', bucket: 'kfp', credentials: IRSA, cidrs: ['10.0.0.300/16'] },
+        /cidrs 10.0.0.300\/16: .*0-255/],
       ['a Google account that is not an e-mail', { provider: 'gcs', bucket: 'kfp', credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp' } },
         /gcpServiceAccount "kfp" must be a Google service account e-mail/],
     ];

@@ -64,7 +64,7 @@ function build(options: BuildOptions = {}): Built {
   const ctx = KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
   let certManager: CertManagerRef | undefined = CERT_MANAGER;
   if (options.certManager === null) certManager = undefined;
-  else if (options.certManager === 'managed') certManager = new ManagedCertManager(chart, 'CertManager', { acme: options.tls?.type === 'acme' });
+  else if (options.certManager === 'managed') certManager = new ManagedCertManager(chart, 'CertManager', { acmeCidrs: options.tls?.type === 'acme' ? ['198.51.100.0/24'] : undefined });
   else {
     declareExternalCertManager(ctx, '1.19');
     certManager = options.certManager ?? CERT_MANAGER;

@@ -29,7 +29,7 @@ describe('mesh, gateway, auth and Knative configuration', () => {
   test('a valid local-auth setup resolves', () => {
     const c = localConfig({ ...MESH, auth: { mode: 'dex', dex: { staticUsers: [USER] } } });
     expect(c.auth.dex.staticUsers).toEqual([USER]);
-    expect(c.auth.machineTokens).toEqual({ enabled: true, issuer: 'https://kubernetes.default.svc.cluster.local' });
+    expect(c.auth.machineTokens).toEqual({ enabled: true, issuer: 'https://kubernetes.default.svc.cluster.local', cidrs: [], anyAddress: false });
   });
 
   test.each<[string, Record<string, unknown>, string]>([

@@ -49,16 +49,16 @@ function build(options: BuildOptions = {}): Built {
   const store: IArtifactStore = kind === 'seaweedfs'
     ? new SeaweedfsArtifactStore(chart, 'Store', { namespace: 'kubeflow' })
     : kind === 'irsa'
-      ? new ExternalArtifactStore(chart, 'Store', {
+      ? new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
         namespace: 'kubeflow', provider: 's3', region: 'eu-west-1', bucket: 'kfp-artifacts',
         credentials: { type: 'irsa', roleArn: 'arn:aws:iam::123456789012:role/kubeflow-pipelines' },
       })
       : kind === 'secret'
-        ? new ExternalArtifactStore(chart, 'Store', {
+        ? new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
           namespace: 'kubeflow', provider: 's3-compatible', endpoint: 'minio.storage.example:9000', region: 'us-east-1', bucket: 'kfp', secure: false,
           credentials: { type: 'secret', secretName: 'minio-keys', accessKeyKey: 'id', secretKeyKey: 'key' },
         })
-        : new ExternalArtifactStore(chart, 'Store', {
+        : new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
           namespace: 'kubeflow', provider: 'gcs', bucket: 'kfp-artifacts',
           credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp@project.iam.gserviceaccount.com' },
         });

@@ -318,7 +318,7 @@ describe('variants', () => {
 
   test('S3 with IRSA: the role on ml-pipeline\'s ServiceAccount, no key from any Secret, no AWS key variables; the keys stated empty', () => {
     const { s } = build({
-      store: (chart) => new ExternalArtifactStore(chart, 'Store', { namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kf-artifacts', credentials: IRSA }),
+      store: (chart) => new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'], namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kf-artifacts', credentials: IRSA }),
     });
     expect(validate(s)).toEqual([]);
     expect(checkFidelity(s.objects, facts, deviations)).toEqual([]);
@@ -351,7 +351,7 @@ describe('variants', () => {
         namespace: NS, engine: 'mysql', host: 'db.example.internal', port: 3307,
         credentials: { secretName: 'kfp-db', usernameKey: 'user', passwordKey: 'pass' }, tls: { mode: 'verify-full' },
       }),
-      store: (chart) => new ExternalArtifactStore(chart, 'Store', {
+      store: (chart) => new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
         namespace: NS, provider: 's3-compatible', endpoint: 'minio.storage.example:9443', region: 'us-east-1', bucket: 'kfp',
         credentials: { type: 'secret', secretName: 'kfp-store', accessKeyKey: 'id', secretKeyKey: 'key' },
       }),
@@ -480,7 +480,7 @@ describe('guards', () => {
   });
 
   test('PipelinesApiServer refuses GKE Workload Identity (the 2.17.0 server reaches the store through the S3 API only)', () => {
-    const { chart, base, config } = parts((c) => new ExternalArtifactStore(c, 'Store', {
+    const { chart, base, config } = parts((c) => new ExternalArtifactStore(c, 'Store', { cidrs: ['10.10.0.0/16'],
       namespace: NS, provider: 'gcs', bucket: 'kfp-artifacts', credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp@proj.iam.gserviceaccount.com' },
     }));
     expect(configMap(collect(chart), 'kfp-launcher').data.defaultPipelineRoot).toBe('gs://kfp-artifacts/v2/artifacts');

@@ -74,7 +74,7 @@ function stubProfile(chart: Chart, mesh: IstioMesh, name: string, options: { aws
 function storeOf(chart: Chart, variant: StoreVariant): IArtifactStore {
   return variant === 'seaweedfs'
     ? new SeaweedfsArtifactStore(chart, 'Store', { namespace: NS })
-    : new ExternalArtifactStore(chart, 'Store', { namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kfp-artifacts', credentials: { type: 'irsa', roleArn: ROLE } });
+    : new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'], namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kfp-artifacts', credentials: { type: 'irsa', roleArn: ROLE } });
 }
 
 function build(options: BuildOptions = {}): Built {
@@ -378,7 +378,9 @@ describe('PipelinesProfileResources: one profile namespace', () => {
     expect(JSON.stringify(irsa.objects.filter((o) => o.manifest.metadata.namespace === 'team-b'))).not.toContain('mlpipeline-minio-artifact');
     const egress = get(irsa, 'NetworkPolicy', 'pipeline-runs-allow', 'team-b');
     expect(egress.waveName).toBe('tenants');
-    expect(JSON.stringify(egress.manifest)).toContain('0.0.0.0/0');
+    // The store's blocks only (S3 and STS at the VPC's interface endpoints), never every address.
+    expect((egress.manifest as unknown as { spec: { egress: unknown[] } }).spec.egress).toContainEqual({ ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.10.0.0/16' } }] });
+    expect(JSON.stringify(egress.manifest)).not.toContain('0.0.0.0/0');
   });
 
   test('a custom artifact prefix is used as given', () => {
@@ -449,7 +451,7 @@ describe('guards', () => {
   test('PipelinesProfileResources refuses GKE Workload Identity', () => {
     const chart = new Chart(new App(), 't');
     KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
-    const store = new ExternalArtifactStore(chart, 'Store', {
+    const store = new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
       namespace: NS, provider: 'gcs', bucket: 'kfp-artifacts', credentials: { type: 'workload-identity', gcpServiceAccount: 'kfp@p.iam.gserviceaccount.com' },
     });
     const endpoint = { serviceName: 'x', servicePort: 1, podPort: 1, peer: { peerName: 'x', namespace: NS, podLabels: { a: 'b' } } };

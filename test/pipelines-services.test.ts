@@ -78,11 +78,11 @@ function store(chart: Chart, variant: StoreVariant): IArtifactStore {
   switch (variant) {
     case 'seaweedfs': return new SeaweedfsArtifactStore(chart, 'Store', { namespace: NS });
     case 's3-irsa':
-      return new ExternalArtifactStore(chart, 'Store', {
+      return new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
         namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kf-artifacts', credentials: { type: 'irsa', roleArn: ROLE },
       });
     case 's3-secret':
-      return new ExternalArtifactStore(chart, 'Store', {
+      return new ExternalArtifactStore(chart, 'Store', { cidrs: ['10.10.0.0/16'],
         namespace: NS, provider: 's3', region: 'eu-west-1', bucket: 'kf-artifacts',
         credentials: { type: 'secret', secretName: 's3-keys', accessKeyKey: 'id', secretKeyKey: 'key' },
       });

@@ -107,7 +107,7 @@ function sampleProfiles(b: Built): void {
 }
 
 describe('the profile controller and KFAM with a sidecar mesh (multi-user Kubeflow)', () => {
-  const { s, profiles } = tree({ mesh: mesh(), plugins: { aws: { controllerRoleArn: 'arn:aws:iam::123456789012:role/profiles-controller' } } }, (b) => {
+  const { s, profiles } = tree({ mesh: mesh(), plugins: { aws: { controllerRoleArn: 'arn:aws:iam::123456789012:role/profiles-controller', iamCidrs: ['10.10.0.0/16'] } } }, (b) => {
     b.profiles.admitToKfam(DASHBOARD);
     sampleProfiles(b);
   });
@@ -253,7 +253,7 @@ describe('the Profile CRD validates Profiles as the API server would', () => {
   test('a Profile with quota and an enabled plugin is valid', () => {
     expect(findings({
       ok: { spec: { owner, resourceQuotaSpec: { hard: { cpu: 2, memory: '2Gi' }, scopes: ['NotTerminating'] }, plugins: [{ kind: WORKLOAD_IDENTITY_PLUGIN, spec: { gcpServiceAccount: GSA } }] } },
-    }, { mesh: mesh(), plugins: { gcp: { controllerServiceAccount: 'profiles@my-project.iam.gserviceaccount.com' } } })).toEqual([]);
+    }, { mesh: mesh(), plugins: { gcp: { controllerServiceAccount: 'profiles@my-project.iam.gserviceaccount.com', iamCidrs: ['199.36.153.8/30'] } } })).toEqual([]);
   });
 
   test('malformed Profiles are rejected: no spec, owner without name, unknown fields, bad quantity, unknown scope, plugin not enabled', () => {
@@ -293,7 +293,7 @@ describe('the Profile CRD validates Profiles as the API server would', () => {
     const aws = pluginKinds(tree({ mesh: mesh(), plugins: { aws: {} } }).s);
     expect(aws.maxItems).toBeUndefined();
     expect(aws.items?.properties?.kind.enum).toEqual([AWS_IAM_PLUGIN]);
-    const gcp = pluginKinds(tree({ mesh: mesh(), plugins: { gcp: { controllerServiceAccount: GSA } } }).s);
+    const gcp = pluginKinds(tree({ mesh: mesh(), plugins: { gcp: { controllerServiceAccount: GSA, iamCidrs: ['199.36.153.8/30'] } } }).s);
     expect(gcp.items?.properties?.kind.enum).toEqual([WORKLOAD_IDENTITY_PLUGIN]);
   });
 
@@ -339,7 +339,7 @@ describe('the typed Profile helper checks what the schema cannot', () => {
   test('an annotate-only AWS plugin is accepted without a controller role; a bad GCP account is not', () => {
     expect(make({ owner, plugins: [{ kind: AWS_IAM_PLUGIN, spec: { awsIamRole: ROLE_ARN, annotateOnly: true } }] })).not.toThrow();
     expect(make({ owner, plugins: [{ kind: WORKLOAD_IDENTITY_PLUGIN, spec: { gcpServiceAccount: 'me@gmail.com' } }] }, 'team',
-      { mesh: mesh(), plugins: { gcp: { controllerServiceAccount: GSA } } })).toThrow('must be a GCP service account e-mail');
+      { mesh: mesh(), plugins: { gcp: { controllerServiceAccount: GSA, iamCidrs: ['199.36.153.8/30'] } } })).toThrow('must be a GCP service account e-mail');
   });
 
   test('ProfileCrd rejects unknown plugin kinds', () => {
@@ -392,22 +392,24 @@ describe('variants', () => {
 
   test('AWS plugin with a controller role: IRSA on the ServiceAccount and egress to AWS; annotate-only: neither', () => {
     const role = 'arn:aws:iam::123456789012:role/profiles-controller';
-    const withRole = tree({ mesh: mesh(), plugins: { aws: { controllerRoleArn: role } } }).s;
+    const withRole = tree({ mesh: mesh(), plugins: { aws: { controllerRoleArn: role, iamCidrs: ['10.10.0.0/16'] } } }).s;
     const annotations = (s: Synthesized): Record<string, string> => get(s, 'ServiceAccount', 'profiles-controller-service-account').manifest.metadata.annotations ?? {};
     expect(annotations(withRole)['eks.amazonaws.com/role-arn']).toBe(role);
     expect(find(withRole, 'NetworkPolicy', 'profiles-to-cloud-iam')).toBeDefined();
+    expect(() => tree({ mesh: mesh(), plugins: { aws: { controllerRoleArn: role } } })).toThrow(/plugins\.aws\.iamCidrs is empty: .*the controller calls the cloud's IAM API/);
+    expect(() => tree({ mesh: mesh(), plugins: { aws: { iamCidrs: ['10.10.0.0/16'] } } })).toThrow(/plugins\.aws\.iamCidrs applies only with controllerRoleArn/);
     const annotateOnly = tree({ mesh: mesh(), plugins: { aws: {} } }).s;
     expect(Object.keys(annotations(annotateOnly)).filter((k) => k.includes('role-arn') || k.includes('gcp'))).toEqual([]);
     expect(find(annotateOnly, 'NetworkPolicy', 'profiles-to-cloud-iam')).toBeUndefined();
   });
 
   test('GCP plugin: Workload Identity on the ServiceAccount, the default account as WORKLOAD_IDENTITY, egress to Google and the metadata server', () => {
-    const { s } = tree({ mesh: mesh(), plugins: { gcp: { controllerServiceAccount: 'profiles@my-project.iam.gserviceaccount.com', defaultServiceAccount: GSA } } });
+    const { s } = tree({ mesh: mesh(), plugins: { gcp: { controllerServiceAccount: 'profiles@my-project.iam.gserviceaccount.com', defaultServiceAccount: GSA, iamCidrs: ['199.36.153.8/30'] } } });
     expect(get(s, 'ServiceAccount', 'profiles-controller-service-account').manifest.metadata.annotations)
       .toMatchObject({ 'iam.gke.io/gcp-service-account': 'profiles@my-project.iam.gserviceaccount.com' });
     expect(effectiveCommand(s, 'manager').slice(-2)).toEqual(['-workload-identity', GSA]);
     const egress = (field(get(s, 'NetworkPolicy', 'profiles-to-cloud-iam'), 'spec') as { egress: { to: { ipBlock: { cidr: string } }[] }[] }).egress;
-    expect(egress.flatMap((e) => e.to.map((t) => t.ipBlock.cidr))).toEqual(['0.0.0.0/0', '169.254.169.254/32', '169.254.169.252/32']);
+    expect(egress.flatMap((e) => e.to.map((t) => t.ipBlock.cidr))).toEqual(['199.36.153.8/30', '169.254.169.254/32', '169.254.169.252/32']);
     expect(validate(s)).toEqual([]);
     const { facts, deviations } = upstreamFacts();
     expect(checkFidelity(s.objects, facts, deviations, { sources: ['kubeflow-profiles'] })).toEqual([]);
@@ -422,9 +424,10 @@ describe('guards', () => {
     ['gateway principal', { gatewayPrincipal: 'spiffe://cluster.local/ns/istio-system/sa/gw' }, 'gatewayPrincipal "spiffe://cluster.local/ns/istio-system/sa/gw" must be a mesh principal'],
     ['cluster admin', { clusterAdmin: 'the admin' }, 'clusterAdmin "the admin" must be a user id without spaces'],
     ['controller role', { plugins: { aws: { controllerRoleArn: 'profiles-controller' } } }, 'plugins.aws.controllerRoleArn "profiles-controller" must be an IAM role ARN'],
-    ['two clouds', { plugins: { aws: {}, gcp: { controllerServiceAccount: GSA } } }, 'aws and gcp are both enabled'],
-    ['gcp account', { plugins: { gcp: { controllerServiceAccount: 'profiles' } } }, 'plugins.gcp.controllerServiceAccount "profiles" must be a GCP service account e-mail'],
-    ['gcp default account', { plugins: { gcp: { controllerServiceAccount: GSA, defaultServiceAccount: 'x' } } }, 'plugins.gcp.defaultServiceAccount "x"'],
+    ['two clouds', { plugins: { aws: {}, gcp: { controllerServiceAccount: GSA, iamCidrs: ['199.36.153.8/30'] } } }, 'aws and gcp are both enabled'],
+    ['gcp account', { plugins: { gcp: { controllerServiceAccount: 'profiles', iamCidrs: ['199.36.153.8/30'] } } }, 'plugins.gcp.controllerServiceAccount "profiles" must be a GCP service account e-mail'],
+    ['gcp default account', { plugins: { gcp: { controllerServiceAccount: GSA, defaultServiceAccount: 'x', iamCidrs: ['199.36.153.8/30'] } } }, 'plugins.gcp.defaultServiceAccount "x"'],
+    ['gcp without the IAM API\'s addresses', { plugins: { gcp: { controllerServiceAccount: GSA, iamCidrs: [] } } }, 'plugins.gcp.iamCidrs is empty'],
     ['label key', { namespaceLabels: { 'bad key': 'x' } }, 'namespaceLabels: "bad key" is not a label key'],
     ['label value', { namespaceLabels: { team: 'a b' } }, 'namespaceLabels.team: "a b" is not a label value'],
     ['pod security label', { namespaceLabels: { 'pod-security.kubernetes.io/enforce': 'privileged' } }, 'set the Pod Security level with profilePodSecurity'],

@@ -188,7 +188,10 @@ const DEV_GRAPH = [
   'aws:autoscaling/tag:Tag kfkit-dev-gpu-a10g-asg-tag-1',
   'aws:autoscaling/tag:Tag kfkit-dev-gpu-a10g-asg-tag-2',
   'aws:autoscaling/tag:Tag kfkit-dev-gpu-a10g-asg-tag-3',
+  'aws:ec2/securityGroup:SecurityGroup kfkit-dev-cluster-endpoints',
   'aws:ec2/securityGroup:SecurityGroup kfkit-dev-db-sg',
+  'aws:ec2/vpcEndpoint:VpcEndpoint kfkit-dev-cluster-s3',
+  'aws:ec2/vpcEndpoint:VpcEndpoint kfkit-dev-cluster-sts',
   'aws:eks/nodeGroup:NodeGroup kfkit-dev-gpu-a10g',
   'aws:iam/role:Role kfkit-dev-cluster-autoscaler',
   'aws:iam/role:Role kfkit-dev-gpu-a10g-role',
@@ -224,7 +227,10 @@ const DEV_GRAPH = [
 
 const PROD_GRAPH = [
   ...['a10g', 'h100'].flatMap((pool) => [0, 1, 2, 3].map((i) => `aws:autoscaling/tag:Tag kfkit-prod-gpu-${pool}-asg-tag-${i}`)),
+  'aws:ec2/securityGroup:SecurityGroup kfkit-prod-cluster-endpoints',
   'aws:ec2/securityGroup:SecurityGroup kfkit-prod-db-sg',
+  'aws:ec2/vpcEndpoint:VpcEndpoint kfkit-prod-cluster-s3',
+  'aws:ec2/vpcEndpoint:VpcEndpoint kfkit-prod-cluster-sts',
   'aws:eks/addon:Addon kfkit-prod-cluster-ebs-csi',
   'aws:eks/cluster:Cluster kfkit-prod-cluster',
   'aws:eks/nodeGroup:NodeGroup kfkit-prod-cluster-nodes',
@@ -585,6 +591,28 @@ describe.each([false, true])('kfkit AWS cloud layer (preview: %s)', (preview) =>
     expect(values.map((v) => v.value)).toEqual([`https://${ISSUER}`, OIDC_ARN, 'sg-0e1a2b3c4d5e6f700', 'vpc-0e']);
   });
 
+  test('S3 and STS through interface endpoints with private DNS: HTTPS from the VPC only, so the VPC\'s CIDR is all pods need', async () => {
+    registered = [];
+    const cluster = new aws.KfkitCluster('ep', { existing: { name: 'kfkit-dev' }, serviceEndpoints: true });
+    await settle();
+    await valueOf(cluster.vpcCidr);
+    await settle();
+    expect(cluster.serviceEndpoints).toBe(true);
+    const sg = one('aws:ec2/securityGroup:SecurityGroup', 'ep-endpoints').inputs;
+    expect(sg.ingress).toEqual([expect.objectContaining({ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['10.42.0.0/16'] })]);
+    for (const service of ['s3', 'sts']) {
+      expect(one('aws:ec2/vpcEndpoint:VpcEndpoint', `ep-${service}`).inputs).toMatchObject({
+        vpcEndpointType: 'Interface', privateDnsEnabled: true, serviceName: `com.amazonaws.${REGION}.${service}`, vpcId: 'vpc-0e', securityGroupIds: ['ep-endpoints-id'],
+      });
+    }
+    expect(one('aws:ec2/vpcEndpoint:VpcEndpoint', 'ep-s3').inputs.dnsOptions).toEqual({ privateDnsOnlyForInboundResolverEndpoint: false });
+    // An existing cluster's VPC may have them already: none unless asked.
+    registered = [];
+    expect(new aws.KfkitCluster('plain', { existing: { name: 'kfkit-dev' } }).serviceEndpoints).toBe(false);
+    await settle();
+    expect(resourcesOf((r) => r.type.startsWith('aws:ec2/'))).toEqual([]);
+  });
+
   test('validation: every bad property of every component, in one InputPropertiesError', () => {
     registered = [];
     const bucket = invalidPaths(() => new aws.ArtifactBucket('Bad_Name', {
@@ -707,7 +735,7 @@ describe('kfkit AWS cloud layer and the platform', () => {
     expect(overlay).toEqual({
       namespace: 'kubeflow',
       cluster: { apiServer: { cidrs: ['10.42.0.0/16'] } },
-      objectStore: { type: 'external', provider: 's3', region: REGION, bucket: 'kfkit-dev-artifacts-a1b2c3d', credentials: { type: 'irsa' } },
+      objectStore: { type: 'external', provider: 's3', region: REGION, bucket: 'kfkit-dev-artifacts-a1b2c3d', credentials: { type: 'irsa' }, cidrs: ['10.42.0.0/16'] },
       cloud: {
         aws: {
           region: REGION, clusterName: 'kfkit-dev', vpcId: VPC_ID, oidcProviderArn: OIDC_ARN,

@@ -58,7 +58,7 @@ describe('the aws stack', () => {
     const withResources = {
       stack: 'aws', database: { type: 'external', cidrs: ['198.51.100.0/24'], host: 'db.example.internal' }, objectStore: { type: 'external', bucket: 'kf-artifacts' },
     };
-    expect(configIssuePaths(() => resolveConfig(withResources, STACKS))).toEqual(['cloud.aws', 'cluster.apiServer.cidrs', 'objectStore.region']);
+    expect(configIssuePaths(() => resolveConfig(withResources, STACKS))).toEqual(['cloud.aws', 'cluster.apiServer.cidrs', 'objectStore.cidrs', 'objectStore.region']);
   });
 
   test('verify-full is refused against RDS: the KFP servers cannot use a CA file, ML Metadata needs one', () => {

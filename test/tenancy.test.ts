@@ -279,13 +279,13 @@ describe('configuration rules', () => {
 
   test('a shared key pair for an external store is refused: profiles need keys of their own', () => {
     const store = { type: 'external', provider: 's3-compatible', endpoint: 'minio.example.com', region: 'us-east-1', bucket: 'kfp',
-      credentials: { type: 'secret', secretName: 'store-keys' } };
+      credentials: { type: 'secret', secretName: 'store-keys' }, cidrs: ['10.96.50.0/24'] };
     expect(paths({ profiles: [team()] }, { objectStore: store, backup: { enabled: false } })).toEqual(['objectStore.credentials.type']);
   });
 
   test('with IRSA, every profile needs its role in cloud.aws.roles.profiles', () => {
     const aws = { region: 'eu-west-1', oidcProviderArn: 'arn:aws:iam::123456789012:oidc-provider/x', roles: { pipelines: 'arn:aws:iam::123456789012:role/p' } };
-    const store = { type: 'external', provider: 's3', bucket: 'kfp', credentials: { type: 'irsa' } };
+    const store = { type: 'external', provider: 's3', bucket: 'kfp', credentials: { type: 'irsa' }, cidrs: ['10.10.0.0/16'] };
     const extra = { objectStore: store, cloud: { aws }, backup: { enabled: false } };
     expect(paths({ profiles: [team()] }, extra)).toEqual(['cloud.aws.roles.profiles']);
     const ok = config({ profiles: [team()] }, { ...extra, cloud: { aws: { ...aws, roles: { ...aws.roles, profiles: { 'team-a': 'arn:aws:iam::123456789012:role/team-a' } } } } });

@@ -1,9 +1,10 @@
 import * as path from 'path';
 import { loadOverlay } from '../lib/config/load';
+import { egressDestinations, PlatformConfig } from '../lib/config/schema';
 import { synthesize } from '../lib/synth/index';
 import { Synthesized } from '../lib/synth/collect';
 import { STACKS } from '../stacks';
-import { ROOT } from './helpers';
+import { cli, configIssuePaths, localConfig, ROOT, withOverlays } from './helpers';
 
 /**
  * Nothing on the e2e control plane enforces NetworkPolicy, so what a tenant's pod may reach is evaluated here, from
@@ -104,5 +105,94 @@ describe('a tenant\'s labels gain its pods nothing outside the cluster but the A
     expect(reachableBlocks(open, team, PIPELINE_STEP)).toContain('0.0.0.0/0');
     expect(within('0.0.0.0/0', apiServer[0])).toBe(false);
     expect(within('10.20.0.11/32', '10.20.0.0/16')).toBe(true);
+  });
+});
+
+/** The policy that lets users reach the ingress gateway: the one place every address may come from. */
+const USERS_TO_GATEWAY = 'istio-ingressgateway-from-anywhere';
+
+/**
+ * Every address block the NetworkPolicies of `s` name, egress and ingress; a rule without peers is every address
+ * (but the ingress gateway's, whose users come from anywhere).
+ */
+function allBlocks(s: Synthesized): string[] {
+  const blocks = new Set<string>();
+  for (const o of s.objects) {
+    if (o.manifest.kind !== 'NetworkPolicy' || o.manifest.metadata.name === USERS_TO_GATEWAY) continue;
+    const spec = (o.manifest as unknown as { spec: { egress?: { to?: Peer[] }[]; ingress?: { from?: Peer[] }[] } }).spec;
+    for (const peers of [...(spec.egress ?? []).map((r) => r.to), ...(spec.ingress ?? []).map((r) => r.from)]) {
+      if (peers === undefined) blocks.add('0.0.0.0/0');
+      for (const peer of peers ?? []) if (peer.ipBlock) blocks.add(peer.ipBlock.cidr);
+    }
+  }
+  return [...blocks].sort();
+}
+
+/** The blocks `config` names: its destinations outside the cluster and the admins' tenant egress. */
+function namedBlocks(config: PlatformConfig): string[] {
+  return [
+    ...egressDestinations(config).filter((d) => d.unused === undefined).flatMap((d) => d.cidrs),
+    ...config.tenancy.defaults.egress.map((e) => e.cidr),
+    ...config.tenancy.profiles.flatMap((p) => (p.egress ?? []).map((e) => e.cidr)),
+  ];
+}
+
+describe('no environment opens anything to every address', () => {
+  const overlays = path.join(ROOT, 'overlays');
+
+  test.each(['local', 'local-auth', 'full', 'onprem', 'aws-dev', 'aws-prod'])('%s: every block a policy names is one its config names, none is /0', (env) => {
+    const config = loadOverlay(overlays, env, STACKS);
+    const blocks = allBlocks(synthesize(config));
+    expect(blocks.length).toBeGreaterThan(0);
+    expect(blocks.filter((b) => b.endsWith('/0'))).toEqual([]);
+    const named = namedBlocks(config);
+    expect(blocks.filter((b) => !named.some((n) => within(b, n)))).toEqual([]);
+    // The one policy left out above opens only the gateway's own ports, to ingress.
+    const users = synthesize(config).objects.find((o) => o.manifest.metadata.name === USERS_TO_GATEWAY)?.manifest as unknown as Policy | undefined;
+    if (users) expect({ types: users.spec.policyTypes, selects: users.spec.podSelector }).toEqual({ types: ['Ingress'], selects: { matchLabels: expect.objectContaining({ istio: 'ingressgateway' }) } });
+  });
+});
+
+describe('the config names every destination outside the cluster, or opts in to every address out loud', () => {
+  const STORE = { type: 'external', provider: 's3-compatible', endpoint: 'minio.example:9000', region: 'us-east-1', bucket: 'kfp', credentials: { type: 'secret', secretName: 'keys' } };
+  const MESH = { istio: { mode: 'managed' }, certManager: { mode: 'managed' }, gateway: { host: 'kf.example.com' } };
+  const DEX = { mode: 'dex', dex: { staticUsers: [{ email: 'a@example.com', hashSecret: { name: 'u', key: 'h' } }] } };
+  const CONNECTOR = { type: 'ldap', id: 'corp', name: 'Corp', configSecret: { name: 'dex-ldap', key: 'config.yaml' } };
+  const OIDC = { issuerUrl: 'https://login.example.com', clientId: 'kubeflow', clientSecret: { name: 'oidc', key: 'secret' } };
+  const ACME = { type: 'acme', email: 'ops@example.com' };
+  const EKS_ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/ABC';
+
+  test.each<[string, Record<string, unknown>, string[]]>([
+    ['an external store without addresses', { objectStore: STORE }, ['objectStore.cidrs']],
+    ['an external store at every address by a /0 block', { objectStore: { ...STORE, cidrs: ['0.0.0.0/0'] } }, ['objectStore.cidrs[0]']],
+    ['an external store with both', { objectStore: { ...STORE, cidrs: ['10.1.0.0/16'], anyAddress: true } }, ['objectStore.anyAddress']],
+    ['an ACME server without addresses', { ...MESH, gateway: { host: 'kf.example.com', tls: ACME } }, ['gateway.tls.cidrs']],
+    ['ACME addresses the cluster\'s own cert-manager would ignore', { ...MESH, certManager: { mode: 'external' }, gateway: { host: 'kf.example.com', tls: { ...ACME, cidrs: ['10.1.0.1/32'] } } },
+      ['gateway.tls.cidrs']],
+    ['a Dex connector without addresses', { ...MESH, auth: { mode: 'dex', dex: { connectors: [CONNECTOR] } } }, ['auth.dex.connectors[0].cidrs']],
+    ['an OIDC provider without addresses', { ...MESH, auth: { mode: 'oidc', oidc: OIDC } }, ['auth.oidc.cidrs']],
+    ['signing keys outside the cluster without addresses', { ...MESH, auth: { ...DEX, machineTokens: { issuer: EKS_ISSUER } } }, ['auth.machineTokens.cidrs']],
+    ['addresses for keys kfkit serves itself', { ...MESH, auth: { ...DEX, machineTokens: { cidrs: ['10.1.0.1/32'] } } }, ['auth.machineTokens.cidrs']],
+  ])('%s is refused at the field', (_name, overrides, paths) => {
+    expect(configIssuePaths(() => localConfig(overrides))).toEqual(paths);
+  });
+
+  test('each accepted with its addresses, which become the only destinations', () => {
+    const config = localConfig({
+      ...MESH, objectStore: { ...STORE, cidrs: ['10.1.0.0/16'] }, gateway: { host: 'kf.example.com', tls: { ...ACME, cidrs: ['10.2.0.1/32'] } },
+      auth: { mode: 'dex', dex: { connectors: [{ ...CONNECTOR, cidrs: ['10.3.0.1/32'] }] }, machineTokens: { issuer: EKS_ISSUER, cidrs: ['10.4.0.0/24'] } },
+    });
+    const blocks = allBlocks(synthesize(config));
+    for (const b of ['10.1.0.0/16', '10.2.0.1/32', '10.3.0.1/32', '10.4.0.0/24']) expect(blocks).toContain(b);
+    expect(blocks.filter((b) => !namedBlocks(config).some((n) => within(b, n)))).toEqual([]);
+  });
+
+  test('anyAddress opens every address only where set, and synth says so each time', () => {
+    const dir = withOverlays({ open: 'stack: local\nobjectStore:\n  type: external\n  provider: s3-compatible\n  endpoint: minio.example:9000\n'
+      + '  region: us-east-1\n  bucket: kfp\n  credentials: { type: secret, secretName: keys }\n  anyAddress: true\n' });
+    const r = cli(['synth', '--env', 'open'], dir);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/WARNING: objectStore\.anyAddress is true: the egress meant for the store's endpoint goes to any host on its ports; set objectStore\.cidrs instead/);
+    expect(r.err.match(/WARNING/g)).toHaveLength(1);
   });
 });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Command, CommanderError, Option } from 'commander';
 import { STACKS } from '../../stacks';
 import { ConfigError, listOverlays, loadOverlay } from '../config/load';
-import { platformConfigJsonSchema } from '../config/schema';
+import { egressDestinations, platformConfigJsonSchema } from '../config/schema';
 import { ImageCatalog } from '../core/images';
 import { smokeCommand } from '../smoke/index';
 import { ApplySetRef } from '../core/applyset';
@@ -77,13 +77,10 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
       }),
     });
     io.err(`kfkit synth: ${env}: ${synthesized.objects.length} objects in ${synthesized.waves.length} waves, validated (${Date.now() - t0} ms)`);
-    if (config.cluster.apiServer.anyAddress) {
-      io.err(`kfkit synth: ${env}: WARNING: cluster.apiServer.anyAddress is true: every pod allowed to reach the API server can reach any host `
-        + 'on 443 and 6443, and any address may call the webhooks; set cluster.apiServer.cidrs instead');
-    }
-    if (config.database.type === 'external' && config.database.anyAddress) {
-      io.err(`kfkit synth: ${env}: WARNING: database.anyAddress is true: the database's consumers can reach port ${config.database.port ?? 'of the database'} `
-        + 'on any host; set database.cidrs instead');
+    for (const d of egressDestinations(config)) {
+      if (!d.anyAddress || d.unused !== undefined) continue;
+      const at = d.path.join('.');
+      io.err(`kfkit synth: ${env}: WARNING: ${at}.anyAddress is true: the egress meant for ${d.what} goes to any host on its ports; set ${at}.cidrs instead`);
     }
     for (const requirement of synthesized.requirements) io.err(`kfkit synth: ${env}: the cluster must provide: ${requirement}`);
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHARTS } from '../core/charts';
-import { annotationMap, atLeast, dnsLabel, dnsName, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { annotationMap, atLeast, dnsLabel, dnsName, egressFields, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * Configuration of the mesh, gateway, TLS, authentication and serverless serving (cert-manager's section is in
@@ -40,6 +40,8 @@ export const gatewaySchema = z.strictObject({
       email: z.email('must be an e-mail address').meta({ description: 'ACME account e-mail (required).' }),
       server: httpsUrl.default('https://acme-v02.api.letsencrypt.org/directory')
         .meta({ description: 'ACME directory. Default: Let\'s Encrypt production.' }),
+      ...egressFields('the ACME server and the gateway\'s public address (cert-manager\'s HTTP-01 self-check), on 80 and 443',
+        'an internal ACME CA: its address as a /32; with certManager.mode managed only'),
     }),
     z.strictObject({
       type: z.literal('secret').meta({ description: 'An existing kubernetes.io/tls Secret in the ingress gateway\'s namespace.' }),
@@ -79,6 +81,7 @@ const connectorSchema = z.strictObject({
   configSecret: secretKeyRef.meta({
     description: 'Secret (in the auth namespace) and key holding the connector\'s `config` block as YAML (client secrets, bind passwords).',
   }),
+  ...egressFields('the identity provider (LDAP: 389 and 636; others: 443)', 'the directory servers\' or the provider\'s addresses'),
 });
 
 const oidcSchema = z.strictObject({
@@ -89,6 +92,7 @@ const oidcSchema = z.strictObject({
     .meta({ description: 'Scopes requested. Default: openid email profile groups.' }),
   userIdClaim: z.string().min(1).default('email').meta({ description: 'JWT claim that becomes the user id. Default: email.' }),
   groupsClaim: z.string().min(1).default('groups').meta({ description: 'JWT claim with the user\'s groups. Default: groups.' }),
+  ...egressFields('the provider (oauth2-proxy\'s login and token exchange, istiod\'s key fetch)', 'the provider\'s addresses, e.g. a Keycloak\'s /32'),
 });
 
 const machineTokensSchema = z.strictObject({
@@ -101,6 +105,8 @@ const machineTokensSchema = z.strictObject({
     description: 'Where Istio fetches the signing keys. Default: discovered from the issuer for public issuers (EKS); for an in-cluster issuer '
       + 'kfkit serves the API server\'s keys through a small proxy (cluster-jwks-proxy) in the oauth2-proxy namespace.',
   }),
+  ...egressFields('the host of the signing keys, when they are outside the cluster (istiod fetches them)',
+    'only with istio.mode managed and a public issuer or jwksUri'),
 }).prefault({});
 
 /** Authentication at the gateway. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { annotationsBytes, MAX_ANNOTATIONS_BYTES, qualifiedKeyProblem } from '../core/labels';
+import { ipv4CidrProblem } from '../core/addresses';
 
 /** Building blocks shared by the configuration schemas. */
 
@@ -29,22 +30,23 @@ export function atLeast(version: string, min: string): boolean {
   return true;
 }
 
-/**
- * Why `cidr` is not an IPv4 CIDR block the API server accepts (NetworkPolicy `ipBlock.cidr`), or `undefined`: four
- * octets of 0-255, a prefix length of 0-32.
- */
-export function ipv4CidrProblem(cidr: string): string | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return 'must be an IPv4 CIDR block such as 203.0.113.0/24';
-  if (m.slice(1, 5).some((o) => Number(o) > 255)) return `"${cidr}": each of the four numbers of an IPv4 address is 0-255`;
-  if (Number(m[5]) > 32) return `"${cidr}": the prefix length of an IPv4 block is 0-32`;
-  return undefined;
-}
-
 /** An IPv4 CIDR block the API server accepts ({@link ipv4CidrProblem}). */
 export const ipv4Cidr = z.string().superRefine((value, ctx) => {
   const problem = ipv4CidrProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
+ * `cidrs` and `anyAddress` of one destination outside the cluster (`what`): where the platform's egress to it may go.
+ * Which of them a config must give is checked with the whole config (`egressDestinations` in schema.ts).
+ */
+export const egressFields = (what: string, how: string) => ({
+  cidrs: z.array(ipv4Cidr).default([]).meta({
+    description: `IPv4 blocks of ${what}: the only destinations of the egress to it (${how}). Required unless anyAddress.`,
+  }),
+  anyAddress: z.boolean().default(false).meta({
+    description: `Allow the egress to ${what} on every address (0.0.0.0/0) instead of cidrs: an explicit opt-in, warned about at every synth. Default: false.`,
+  }),
 });
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CERT_MANAGER_MIN_VERSION } from '../core/cert-manager';
+import { issuerInCluster } from '../core/mesh';
 import { databaseConsumerIssues, installedDatabaseConsumers, KATIB_DB_CONSUMER } from '../core/database-consumers';
 import { advertisesGpus, GPU_POOL_LABEL, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { labelKeyProblem, labelValueProblem } from '../core/labels';
@@ -10,7 +11,7 @@ import { addonIssues, addonsSchema } from './addons-schema';
 import { authSchema, gatewaySchema, istioSchema, knativeSchema, meshIssues } from './mesh-schema';
 import { tenancyIssues, tenancySchema } from './tenancy-schema';
 import { katibSchema, kserveSchema, notebooksSchema, trainingSchema, workloadIssues } from './workloads-schema';
-import { atLeast, dnsLabel, dnsName, hostPortProblem, ipv4Cidr, registryProblem, RELEASE_PATTERN, secretKeyRef } from './primitives';
+import { atLeast, dnsLabel, dnsName, egressFields, hostPortProblem, ipv4Cidr, registryProblem, RELEASE_PATTERN, secretKeyRef } from './primitives';
 
 /**
  * The platform configuration schema: one source for validation, defaults, TypeScript types and the JSON Schema
@@ -93,13 +94,7 @@ const externalDatabaseSchema = z.strictObject({
   engine: engine.meta({ description: 'mysql or postgresql (required).' }),
   host: hostname.meta({ description: 'Host name of the server (required).' }),
   port: port.optional().meta({ description: 'Port. Default: 3306 (mysql) or 5432 (postgresql).' }),
-  cidrs: z.array(ipv4Cidr).default([]).meta({
-    description: 'IPv4 blocks the server\'s addresses are in: the only destinations of the consumers\' egress to it (RDS: the VPC\'s CIDR, which '
-      + 'the AWS cloud stack exports). Required unless anyAddress.',
-  }),
-  anyAddress: z.boolean().default(false).meta({
-    description: 'Allow the consumers to reach the database port on every address (0.0.0.0/0) instead of cidrs; warned at every synth. Default: false.',
-  }),
+  ...egressFields('the database server (its consumers\' egress to its port)', 'RDS: the VPC\'s CIDR, which the AWS cloud stack exports; a server: its address as a /32'),
   credentialsSecret: z.strictObject({
     name: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace (created by you or External Secrets).' }),
     usernameKey: z.string().min(1).default('username'),
@@ -165,6 +160,8 @@ const externalObjectStoreSchema = z.strictObject({
   pathStyle: z.boolean().optional().meta({ description: 'Path-style addressing. Default: false for s3, true otherwise.' }),
   secure: z.boolean().default(true).meta({ description: 'TLS to the endpoint. Default: true.' }),
   credentials: credentialsSchema.meta({ description: 'How workloads authenticate (required): secret, irsa or workload-identity.' }),
+  ...egressFields('the store\'s endpoint, and AWS STS with irsa (on the endpoint\'s port and 443)',
+    'AWS: the VPC\'s CIDR, with interface VPC endpoints for S3 and STS, which the AWS cloud stack creates; a server: its address as a /32'),
 });
 
 const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:`), `must be an AWS ${service} ARN`);
@@ -331,7 +328,6 @@ const certManagerSchema = z.strictObject({
 });
 
 
-/** Schema of a whole overlay: the stack it layers over plus any setting below. */
 /** What kfkit must know of the cluster it installs into. */
 const clusterSchema = z.strictObject({
   apiServer: z.strictObject({
@@ -457,24 +453,26 @@ export const platformConfigSchema = z.strictObject({
       message: `"${c.gpu.namespace}" is ${gpuTaken}: the GPU node agents need a namespace of their own (it enforces the privileged Pod Security level)`,
     });
   }
-  const addressIssues = (at: readonly (string | number)[], what: string, cidrs: readonly string[], any: boolean, how: string) => {
-    if (any && cidrs.length > 0) ctx.addIssue({ code: 'custom', path: [...at, 'anyAddress'], message: 'give cidrs or anyAddress, not both' });
-    else if (!any && cidrs.length === 0) {
+  for (const d of egressDestinations(c)) {
+    const at = (key: string, ...rest: number[]) => [...d.path, key, ...rest];
+    const anyPath = at('anyAddress').join('.');
+    if (d.unused !== undefined) {
+      if (d.cidrs.length > 0 || d.anyAddress) {
+        ctx.addIssue({ code: 'custom', path: at(d.cidrs.length > 0 ? 'cidrs' : 'anyAddress'), message: `has no effect: ${d.unused}` });
+      }
+      continue;
+    }
+    if (d.anyAddress && d.cidrs.length > 0) ctx.addIssue({ code: 'custom', path: at('anyAddress'), message: 'give cidrs or anyAddress, not both' });
+    else if (!d.anyAddress && d.cidrs.length === 0) {
       ctx.addIssue({
-        code: 'custom', path: [...at, 'cidrs'],
-        message: `required: the IPv4 blocks of ${what} (${how}); kfkit never opens egress to every address unless ${[...at, 'anyAddress'].join('.')} is true`,
+        code: 'custom', path: at('cidrs'),
+        message: `required: the IPv4 blocks of ${d.what} (${d.how}); kfkit never opens egress to every address unless ${anyPath} is true`,
       });
     }
-    cidrs.forEach((cidr, i) => {
-      if (cidr.endsWith('/0')) ctx.addIssue({ code: 'custom', path: [...at, 'cidrs', i], message: `${cidr} is every address: set ${[...at, 'anyAddress'].join('.')}: true to mean that` });
+    d.cidrs.forEach((cidr, i) => {
+      if (cidr.endsWith('/0')) ctx.addIssue({ code: 'custom', path: at('cidrs', i), message: `${cidr} is every address: set ${anyPath}: true to mean that` });
     });
-  };
-  if (c.database.type === 'external') {
-    addressIssues(['database'], 'the database server\'s addresses', c.database.cidrs, c.database.anyAddress, 'RDS: the VPC\'s CIDR; a server: its address as a /32');
   }
-  const api = c.cluster.apiServer;
-  addressIssues(['cluster', 'apiServer'], 'the API server\'s addresses', api.cidrs, api.anyAddress,
-    'kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes -o jsonpath=\'{.items[*].endpoints[*].addresses}\'; EKS: the VPC\'s CIDR');
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of addonIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   for (const issue of workloadIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
@@ -500,6 +498,93 @@ export const platformConfigSchema = z.strictObject({
 
 /** What an overlay file may contain (defaults not yet applied). */
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+
+/** Where the config says a destination outside the cluster is. */
+interface Addresses {
+  readonly cidrs: readonly string[];
+  readonly anyAddress: boolean;
+}
+
+/** The parts of the config {@link egressDestinations} looks at. */
+interface EgressConfigView {
+  readonly cluster: { readonly apiServer: Addresses };
+  readonly database: { readonly type: 'in-cluster' } | ({ readonly type: 'external' } & Addresses);
+  readonly objectStore: { readonly type: 'in-cluster' } | ({ readonly type: 'external'; readonly credentials: { readonly type: string } } & Addresses);
+  readonly certManager: { readonly mode: string };
+  readonly istio: { readonly mode: string };
+  readonly gateway: { readonly tls: { readonly type: 'self-signed' | 'secret' } | ({ readonly type: 'acme' } & Addresses) };
+  readonly auth: {
+    readonly mode: string;
+    readonly dex: { readonly connectors: readonly (Addresses & { readonly type: string })[] };
+    readonly oidc?: Addresses;
+    readonly machineTokens: Addresses & { readonly enabled: boolean; readonly issuer: string; readonly jwksUri?: string };
+  };
+}
+
+/** A destination outside the cluster that the platform's egress may go to, and where the config says it is. */
+export interface EgressDestination {
+  /** Path of the object that holds its `cidrs` and `anyAddress`. */
+  readonly path: readonly (string | number)[];
+  /** What it is, for messages. */
+  readonly what: string;
+  /** How to find its addresses. */
+  readonly how: string;
+  readonly cidrs: readonly string[];
+  readonly anyAddress: boolean;
+  /** Why this config opens no egress to it (its `cidrs` and `anyAddress` cannot take effect), when it opens none. */
+  readonly unused?: string;
+}
+
+/**
+ * Every destination outside the cluster that a config can open egress to — the API server, an external database and
+ * store, the ACME server, the identity providers, the hosts of token signing keys — with the addresses the config
+ * gives. Egress goes only to `cidrs`, or to every address where `anyAddress` is set (which synth warns about).
+ */
+export function egressDestinations(c: EgressConfigView): EgressDestination[] {
+  const out: EgressDestination[] = [{
+    path: ['cluster', 'apiServer'], what: 'the API server\'s addresses', ...c.cluster.apiServer,
+    how: 'kubectl get endpointslice -n default -l kubernetes.io/service-name=kubernetes -o jsonpath=\'{.items[*].endpoints[*].addresses}\'; EKS: the VPC\'s CIDR',
+  }];
+  if (c.database.type === 'external') {
+    out.push({ path: ['database'], what: 'the database server\'s addresses', how: 'RDS: the VPC\'s CIDR; a server: its address as a /32', cidrs: c.database.cidrs, anyAddress: c.database.anyAddress });
+  }
+  const store = c.objectStore;
+  if (store.type === 'external') {
+    out.push({
+      path: ['objectStore'], what: `the store's endpoint${store.credentials.type === 'irsa' ? ' and AWS STS' : ''}`,
+      how: 'AWS: the VPC\'s CIDR, with interface VPC endpoints for S3 and STS (the AWS cloud stack creates them); a server: its address as a /32',
+      cidrs: store.cidrs, anyAddress: store.anyAddress,
+    });
+  }
+  const tls = c.gateway.tls;
+  if (tls.type === 'acme') {
+    out.push({
+      path: ['gateway', 'tls'], what: 'the ACME server and the gateway\'s public address (cert-manager\'s HTTP-01 self-check)',
+      how: 'an internal ACME CA\'s and the load balancer\'s addresses', cidrs: tls.cidrs, anyAddress: tls.anyAddress,
+      unused: c.certManager.mode === 'managed' && c.istio.mode !== 'none' ? undefined
+        : 'kfkit writes cert-manager\'s network policies only with certManager.mode managed (the cluster\'s own cert-manager has the cluster\'s policies)',
+    });
+  }
+  if (c.auth.mode === 'dex') {
+    c.auth.dex.connectors.forEach((conn, i) => out.push({
+      path: ['auth', 'dex', 'connectors', i], what: `the ${conn.type} identity provider`, how: 'the directory servers\' or the provider\'s addresses',
+      cidrs: conn.cidrs, anyAddress: conn.anyAddress,
+    }));
+  }
+  if (c.auth.mode === 'oidc' && c.auth.oidc !== undefined) {
+    out.push({ path: ['auth', 'oidc'], what: 'the OIDC provider', how: 'the provider\'s addresses', cidrs: c.auth.oidc.cidrs, anyAddress: c.auth.oidc.anyAddress });
+  }
+  const m2m = c.auth.machineTokens;
+  const keysOutside = m2m.jwksUri !== undefined || !issuerInCluster(m2m.issuer);
+  out.push({
+    path: ['auth', 'machineTokens'], what: `the host of the signing keys (${m2m.jwksUri ?? m2m.issuer})`, how: 'EKS: the addresses of oidc.eks.<region>.amazonaws.com',
+    cidrs: m2m.cidrs, anyAddress: m2m.anyAddress,
+    unused: c.auth.mode === 'none' || !m2m.enabled ? 'machine tokens are not accepted (auth.mode none or machineTokens.enabled false)'
+      : !keysOutside ? 'the issuer is inside the cluster: kfkit serves its keys to istiod (cluster-jwks-proxy)'
+        : c.istio.mode !== 'managed' ? 'istiod is the cluster\'s (istio.mode external): kfkit writes no policy for it' : undefined,
+  });
+  return out;
+}
 /** The validated configuration with every default applied. Immutable by convention: components only read it. */
 export type PlatformConfig = Readonly<z.output<typeof platformConfigSchema>>;
 /** Compute budget as it appears in the configuration. */

@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { ExternalApi, ExternalObject } from '../validate/types';
+import { checkedCidrs } from './addresses';
 import type { ApplySetRef } from './applyset';
 import type { HelmDelivery, HelmRelease } from './helm';
 import { ImageCatalog, ImageKey } from './images';
@@ -77,10 +78,7 @@ export class KfkitContext extends Construct {
 
   private constructor(scope: Construct, id: string, props: KfkitContextProps) {
     super(scope, id);
-    if (props.apiServerCidrs !== undefined && props.apiServerCidrs.length === 0) {
-      throw new Error('KfkitContext: apiServerCidrs is empty; give the API server\'s IPv4 blocks (or leave it unset until known)');
-    }
-    this.apiServer = props.apiServerCidrs ? [...props.apiServerCidrs] : undefined;
+    this.apiServer = props.apiServerCidrs ? checkedCidrs('KfkitContext: apiServerCidrs', props.apiServerCidrs) : undefined;
     this.images = props.images ?? new ImageCatalog();
     this.helmDelivery = props.helmDelivery ?? { type: 'flux', namespace: 'flux-system', interval: '10m' };
   }

@@ -66,3 +66,14 @@ export interface IKubeflowGateway {
   /** Identity headers apps receive once a user is authenticated, when authentication is configured. */
   readonly userHeaders?: UserHeaders;
 }
+
+/** Hosts of token issuers inside the cluster, whose keys istiod cannot fetch directly. */
+const IN_CLUSTER_ISSUER = /^https:\/\/(kubernetes\.default(\.[^/:]+)?|[^/:]+\.svc|[^/:]+\.cluster\.local)(:\d+)?(\/|$)/;
+
+/**
+ * Whether `issuer` is a host inside the cluster (`kubernetes.default.svc…`, `*.svc`, `*.cluster.local`): its keys are
+ * then served to istiod by kfkit's `cluster-jwks-proxy`, not fetched from outside.
+ */
+export function issuerInCluster(issuer: string): boolean {
+  return IN_CLUSTER_ISSUER.test(issuer);
+}

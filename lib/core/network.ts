@@ -3,6 +3,8 @@ import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
 import { KfkitContext } from './context';
 
+export { ANY_ADDRESS, checkedCidrs, cidrsProblem, ipv4CidrProblem } from './addresses';
+
 /**
  * A label selector matching `labels`, as the API server stores it: with no labels, `{}` (selects everything) — an empty
  * `matchLabels` would be dropped by the server and written back by every apply (harness rule `apply-stable`).
@@ -57,8 +59,11 @@ export interface NetworkPort {
 }
 
 const ALL_PODS = {};
-/** Every IPv4 address. */
-export const ANY_ADDRESS = '0.0.0.0/0';
+
+/** One {@link AddressRule} per block of `cidrs`, each opening `ports`. */
+export function addressRulesFor(cidrs: readonly string[], ports: readonly NetworkPort[]): AddressRule[] {
+  return cidrs.map((cidr) => ({ cidr, ports: [...ports] }));
+}
 
 /** Name, namespace and labels of a policy kfkit writes. */
 function policyMetadata(name: string, namespace: string): k8s.ObjectMeta {
@@ -173,8 +178,8 @@ export function allowIngressFromAddresses(scope: Construct, id: string, to: Netw
 }
 
 /**
- * Allows `from` to reach the Kubernetes API server. The API server is not a pod, and its endpoint address differs
- * per cluster, so the rule opens egress on the API server ports (443, 6443) to any address.
+ * Allows `from` to reach the Kubernetes API server. The API server is not a pod: the rule opens egress on the API
+ * server ports (443, 6443) to the API server's addresses ({@link KfkitContext.apiServerCidrs}).
  */
 export function allowKubeApi(scope: Construct, from: NetworkPeer): void {
   allowEgressToAddresses(scope, `KubeApi-${from.peerName}`, from, 'kube-apiserver', kubeApiRules(scope));

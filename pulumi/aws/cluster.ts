@@ -65,6 +65,14 @@ export interface NewClusterSettings {
 export interface KfkitClusterArgs {
   readonly existing?: ExistingClusterSettings;
   readonly create?: NewClusterSettings;
+  /**
+   * Interface VPC endpoints for S3 and STS, with private DNS, in the node subnets (one per Availability Zone), behind a
+   * security group that admits HTTPS from the VPC: pods then reach S3 and STS at addresses inside the VPC, the only
+   * range kfkit's egress policies allow (`objectStore.cidrs` is the VPC's CIDR). Without them, artifact and IRSA
+   * traffic to the public endpoints is refused by those policies.
+   * @default - true for a new cluster; false for an existing one (its VPC may have them already: check, or set true)
+   */
+  readonly serviceEndpoints?: boolean;
   /** Tags of every AWS resource of the component. @default - none */
   readonly tags?: Readonly<Record<string, string>>;
 }
@@ -76,6 +84,9 @@ export const EBS_CSI_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'ebs-cs
 export function validateKfkitClusterArgs(args: KfkitClusterArgs, problems: Problems): void {
   if ((args.existing === undefined) === (args.create === undefined)) {
     problems.add('(args)', 'set exactly one of existing (use a cluster by name) or create (a new cluster)');
+  }
+  if (args.serviceEndpoints !== undefined && typeof args.serviceEndpoints !== 'boolean') {
+    problems.add('serviceEndpoints', `must be true or false, got ${JSON.stringify(args.serviceEndpoints)}`);
   }
   const e = args.existing;
   if (e !== undefined) {
@@ -148,7 +159,8 @@ export function kubernetesProvider(name: string, kubeconfig: pulumi.Input<string
  *
  * Children of a new cluster: `<name>-cluster-role`, `<name>` (the cluster), `<name>-oidc`, `<name>-nodes-role`
  * (a {@link NodeRole}), `<name>-nodes`, `<name>-ebs-csi-role` (an {@link IrsaRole}), `<name>-ebs-csi`, and with the
- * StorageClass `<name>-k8s` (provider) and `<name>-gp3`.
+ * StorageClass `<name>-k8s` (provider) and `<name>-gp3`. With {@link KfkitClusterArgs.serviceEndpoints} (either kind
+ * of cluster): `<name>-endpoints` (security group), `<name>-s3` and `<name>-sts` (interface VPC endpoints).
  */
 export class KfkitCluster extends pulumi.ComponentResource {
   /** The cluster name. */
@@ -180,6 +192,8 @@ export class KfkitCluster extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** Whether this component created the cluster. */
   public readonly created: boolean;
+  /** Whether this component created the S3 and STS interface endpoints ({@link KfkitClusterArgs.serviceEndpoints}). */
+  public readonly serviceEndpoints: boolean;
 
   public constructor(name: string, args: KfkitClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super('kfkit:aws:KfkitCluster', name, {}, opts);
@@ -299,6 +313,28 @@ export class KfkitCluster extends pulumi.ComponentResource {
     }
     this.kubeconfig = this.kubeconfigOf();
     this.vpcCidr = aws.ec2.getVpcOutput({ id: this.vpcId }, { parent: this }).cidrBlock;
+    this.serviceEndpoints = args.serviceEndpoints ?? this.created;
+    if (this.serviceEndpoints) {
+      const endpoints = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
+        vpcId: this.vpcId,
+        description: `kfkit ${name}: HTTPS from the VPC to the S3 and STS interface endpoints`,
+        ingress: [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: [this.vpcCidr] }],
+        tags,
+      }, { parent: this });
+      for (const service of ['s3', 'sts']) {
+        new aws.ec2.VpcEndpoint(`${name}-${service}`, {
+          vpcId: this.vpcId,
+          serviceName: pulumi.interpolate`com.amazonaws.${this.region}.${service}`,
+          vpcEndpointType: 'Interface',
+          privateDnsEnabled: true,
+          // S3's private names answer for the whole VPC, not only for on-premises resolvers (which would need a gateway endpoint).
+          dnsOptions: service === 's3' ? { privateDnsOnlyForInboundResolverEndpoint: false } : undefined,
+          subnetIds: this.nodeSubnetIds,
+          securityGroupIds: [endpoints.id],
+          tags,
+        }, { parent: this });
+      }
+    }
     this.registerOutputs({
       clusterName: this.clusterName, endpoint: this.endpoint, region: this.region, oidcIssuerUrl: this.oidcIssuerUrl,
       oidcProviderArn: this.oidcProviderArn, nodeSecurityGroupId: this.nodeSecurityGroupId, vpcId: this.vpcId, vpcCidr: this.vpcCidr,

@@ -305,7 +305,10 @@ export function cloudOutputsToOverlay(outputs: CloudOutputs, options: CloudOverl
     namespace: outputs.namespace,
     // EKS's control-plane addresses rotate within the cluster's VPC: the range kfkit's policies allow.
     cluster: { apiServer: { cidrs: [outputs.cluster.vpcCidr] } },
-    objectStore: { type: 'external', provider: 's3', region: outputs.bucket.region, bucket: outputs.bucket.name, credentials: { type: 'irsa' } },
+    // S3 and STS through the VPC's interface endpoints (KfkitCluster serviceEndpoints): at addresses in the VPC.
+    objectStore: {
+      type: 'external', provider: 's3', region: outputs.bucket.region, bucket: outputs.bucket.name, credentials: { type: 'irsa' }, cidrs: [outputs.cluster.vpcCidr],
+    },
     cloud: {
       aws: {
         region: outputs.region,

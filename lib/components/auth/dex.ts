@@ -7,7 +7,7 @@ import { CustomResourceDefinition, Schema } from '../../core/crd';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, NetworkPeer, NetworkPort } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, allowKubeApi, checkedCidrs, NetworkPeer, NetworkPort } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -256,9 +256,8 @@ export class Dex extends Construct {
     allowFromIstiod(this, props.gateway.mesh, this.peer, [{ port: DEX_PORT }]);
     allowKubeApi(this, this.peer);
     if (props.connectors.length > 0) {
-      allowEgressToAddresses(this, 'Egress-identity-providers', this.peer, 'identity-providers', [
-        { cidr: ANY_ADDRESS, ports: connectorPorts(props.connectors.map((c) => c.type)) },
-      ]);
+      allowEgressToAddresses(this, 'Egress-identity-providers', this.peer, 'identity-providers', props.connectors.flatMap((c, i) =>
+        addressRulesFor(checkedCidrs(`Dex: connectors[${i}].cidrs`, c.cidrs), connectorPorts([c.type]))));
     }
   }
 }

@@ -4,10 +4,10 @@ import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IKubeflowGateway, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
-import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, allowKubeApi, checkedCidrs, labelSelector, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
-import { allowFromIstiod, AUTH_COMPONENT, serviceHost } from './shared';
+import { allowFromIstiod, AUTH_COMPONENT, serviceHost, urlPort } from './shared';
 
 /** One issuer whose JWTs the gateway accepts, and the claims copied into the identity headers. */
 export interface TokenIssuer {
@@ -23,6 +23,8 @@ export interface TokenIssuer {
   readonly groupsClaim: string;
   /** Whether the keys are served by kfkit's own pods (Dex, cluster-jwks-proxy), which admit istiod themselves. @default false */
   readonly keysInCluster?: boolean;
+  /** IPv4 blocks where the keys are, when they are outside the cluster: istiod's egress to them. */
+  readonly cidrs?: readonly string[];
 }
 
 /** Props of {@link GatewayAuthPolicies}. */
@@ -97,9 +99,9 @@ export class GatewayAuthPolicies extends Construct {
     });
     const mesh = props.gateway.mesh;
     const outside = [props.users, props.machines].filter((t): t is TokenIssuer => t !== undefined && t.keysInCluster !== true);
-    const ports = [...new Set(outside.map((t) => urlPort(t.jwksUri ?? t.issuer)))].sort((a, b) => a - b);
-    if (mesh.mode === 'managed' && ports.length > 0) {
-      allowEgressToAddresses(this, 'IstiodToIssuers', mesh.istiod, 'token-issuers', [{ cidr: ANY_ADDRESS, ports: ports.map((port) => ({ port })) }]);
+    if (mesh.mode === 'managed' && outside.length > 0) {
+      allowEgressToAddresses(this, 'IstiodToIssuers', mesh.istiod, 'token-issuers', outside.flatMap((t) =>
+        addressRulesFor(checkedCidrs(`the keys of token issuer ${t.issuer}: cidrs`, t.cidrs), [{ port: urlPort(t.jwksUri ?? t.issuer) }])));
     }
     new ApiObject(this, 'RequireToken', {
       apiVersion: ISTIO_SECURITY_API,
@@ -112,12 +114,6 @@ export class GatewayAuthPolicies extends Construct {
       },
     });
   }
-}
-
-/** The TCP port of an http(s) URL. */
-function urlPort(url: string): number {
-  const u = new URL(url);
-  return u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
 }
 
 const JWKS_PROXY = 'cluster-jwks-proxy';

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
+import { ANY_ADDRESS, cidrsProblem } from '../../core/addresses';
 import { standardLabels } from '../../core/labels';
-import { ExtensionProvider, UserHeaders } from '../../core/mesh';
+import { ExtensionProvider, issuerInCluster, UserHeaders } from '../../core/mesh';
 import { ResourceBudget } from '../../core/security';
 import { Dex, TEMPLATE_SLOT } from './dex';
 import { ClusterJwksProxy, GatewayAuthPolicies, TokenIssuer } from './gateway-policies';
@@ -23,8 +24,6 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const SCOPE = /^[\w:./-]+$/;
 const CLAIM = /^[\w:./-]+$/;
-/** Hosts of token issuers inside the cluster, whose keys istiod cannot fetch directly. */
-const IN_CLUSTER_ISSUER = /^https:\/\/(kubernetes\.default(\.[^/:]+)?|[^/:]+\.svc|[^/:]+\.cluster\.local)(:\d+)?(\/|$)/;
 
 const DEX_BUDGET: ResourceBudget = { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '256Mi' } };
 const OAUTH2_PROXY_BUDGET: ResourceBudget = { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '128Mi' } };
@@ -106,10 +105,10 @@ export class KubeflowAuth extends Construct {
       const groupsClaim = oidc.groupsClaim ?? 'groups';
       provider = {
         type: 'oidc', issuerUrl: oidc.issuerUrl, clientId: oidc.clientId, clientSecret: oidc.clientSecret,
-        scopes: oidc.scopes ?? ['openid', 'email', 'profile', 'groups'], userIdClaim, groupsClaim,
+        scopes: oidc.scopes ?? ['openid', 'email', 'profile', 'groups'], userIdClaim, groupsClaim, cidrs: oidc.cidrs,
       };
       // Only ID tokens issued to Kubeflow's client: other applications of the same provider get no access.
-      users = { name: 'oidc-jwt', issuer: oidc.issuerUrl, audiences: [oidc.clientId], userIdClaim, groupsClaim };
+      users = { name: 'oidc-jwt', issuer: oidc.issuerUrl, audiences: [oidc.clientId], userIdClaim, groupsClaim, cidrs: oidc.cidrs };
     }
 
     const proxy = new OAuth2Proxy(this, 'OAuth2Proxy', {
@@ -122,8 +121,14 @@ export class KubeflowAuth extends Construct {
     if (m2m.enabled !== false) {
       const issuer = m2m.issuer ?? DEFAULT_M2M_ISSUER;
       if (issuer === this.issuer) bad(`machineTokens.issuer ${issuer} is the users' issuer; it must be the cluster's ServiceAccount token issuer`);
-      const keys = m2m.jwksUri === undefined && IN_CLUSTER_ISSUER.test(issuer) ? new ClusterJwksProxy(this, 'JwksProxy', { namespace: oauth2Ns, gateway }) : undefined;
-      machines = { issuer, jwksUri: m2m.jwksUri ?? keys?.jwksUri, keysInCluster: keys !== undefined, userIdClaim: 'sub', groupsClaim: 'groups' };
+      const keys = m2m.jwksUri === undefined && issuerInCluster(issuer) ? new ClusterJwksProxy(this, 'JwksProxy', { namespace: oauth2Ns, gateway }) : undefined;
+      if (keys === undefined && m2m.cidrs === undefined && gateway.mesh.mode === 'managed') {
+        bad(`machineTokens.cidrs is required: istiod fetches the signing keys of ${m2m.jwksUri ?? issuer} from outside the cluster; give the IPv4 blocks `
+          + `of their host (${ANY_ADDRESS} only to open every address on purpose)`);
+      }
+      machines = {
+        issuer, jwksUri: m2m.jwksUri ?? keys?.jwksUri, keysInCluster: keys !== undefined, userIdClaim: 'sub', groupsClaim: 'groups', cidrs: m2m.cidrs,
+      };
       this.machineTokenIssuer = issuer;
     }
 
@@ -182,6 +187,8 @@ function checkDex(bad: Bad, dex: DexOptions | undefined, oauth2Ns: string): DexO
     ids.add(c.id);
     if (c.name.trim() === '' || c.name.includes(TEMPLATE_SLOT)) bad(`dex.connectors[${i}].name must be the name shown on the login page`);
     checkSecretRef(bad, `dex.connectors[${i}].configSecret`, c.configSecret);
+    const cidrs = cidrsProblem(c.cidrs);
+    if (cidrs !== undefined) bad(`dex.connectors[${i}].cidrs ${cidrs}`);
   });
   return { ...dex, namespace };
 }
@@ -195,10 +202,14 @@ function checkOidc(bad: Bad, oidc: OidcProviderOptions | undefined): OidcProvide
   for (const s of oidc.scopes ?? []) if (!SCOPE.test(s)) bad(`oidc.scopes: "${s}" is not an OAuth scope`);
   if (oidc.scopes !== undefined && !oidc.scopes.includes('openid')) bad('oidc.scopes must include openid');
   for (const c of [oidc.userIdClaim, oidc.groupsClaim]) if (c !== undefined && !CLAIM.test(c)) bad(`oidc: "${c}" is not a claim name`);
+  const cidrs = cidrsProblem(oidc.cidrs);
+  if (cidrs !== undefined) bad(`oidc.cidrs ${cidrs}`);
   return oidc;
 }
 
 function checkMachineTokens(bad: Bad, m2m: MachineTokenOptions | undefined): void {
   if (m2m?.issuer !== undefined && !HTTPS_URL.test(m2m.issuer)) bad(`machineTokens.issuer "${m2m.issuer}" must be an https:// URL`);
   if (m2m?.jwksUri !== undefined && !URL_ANY.test(m2m.jwksUri)) bad(`machineTokens.jwksUri "${m2m.jwksUri}" must be an http(s):// URL`);
+  const cidrs = m2m?.cidrs === undefined ? undefined : cidrsProblem(m2m.cidrs);
+  if (cidrs !== undefined) bad(`machineTokens.cidrs ${cidrs}`);
 }

@@ -5,7 +5,7 @@ import { GeneratedSecret } from '../../core/generated-secret';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { ExtensionProvider, IKubeflowGateway } from '../../core/mesh';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowEgressToAddresses, allowTraffic, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, allowTraffic, checkedCidrs, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -14,6 +14,7 @@ import { AuthSecretKeyRef } from './props';
 import { exposeWebApp } from '../gateway';
 import {
   AUTH_COMPONENT, DEX_CLIENT_ID, DEX_PATH, DEX_PORT, OAUTH2_PATH, OAUTH2_PROXY_METRICS_PORT, OAUTH2_PROXY_PORT, OAUTH2_PROXY_SERVICE_PORT, serviceHost,
+  urlPort,
 } from './shared';
 
 /** Name of oauth2-proxy's Deployment, Service, ServiceAccount and configuration ConfigMap (upstream's). */
@@ -53,6 +54,8 @@ export type OAuth2ProxyProvider =
     readonly scopes: readonly string[];
     readonly userIdClaim: string;
     readonly groupsClaim: string;
+    /** The provider's address blocks. */
+    readonly cidrs: readonly string[];
   };
 
 /** Props of {@link OAuth2Proxy}. */
@@ -258,7 +261,8 @@ export class OAuth2Proxy extends Construct {
     if (provider.type === 'dex') {
       allowTraffic(this, this.peer, provider.peer, [{ port: DEX_PORT }]);
     } else {
-      allowEgressToAddresses(this, 'Egress-identity-provider', this.peer, 'identity-provider', [{ cidr: ANY_ADDRESS, ports: [{ port: 443 }] }]);
+      allowEgressToAddresses(this, 'Egress-identity-provider', this.peer, 'identity-provider',
+        addressRulesFor(checkedCidrs('oidc.cidrs', provider.cidrs), [{ port: urlPort(provider.issuerUrl) }]));
     }
   }
 }

@@ -42,6 +42,11 @@ export interface DexConnector {
    * the Secret, then restart Dex.
    */
   readonly configSecret: AuthSecretKeyRef;
+  /**
+   * IPv4 blocks of the provider's addresses (the LDAP servers, the OIDC/SAML endpoints): the only destinations of Dex's
+   * egress for this connector (LDAP: 389 and 636; others: 443). `0.0.0.0/0` opens every address: give it only on purpose.
+   */
+  readonly cidrs: readonly string[];
 }
 
 /** Dex as the identity provider (mode `dex`). */
@@ -92,6 +97,11 @@ export interface OidcProviderOptions {
    * @default 'groups'
    */
   readonly groupsClaim?: string;
+  /**
+   * IPv4 blocks of the provider's addresses: the only destinations of oauth2-proxy's egress (login, token exchange)
+   * and of istiod's (signing keys) on the issuer's port. `0.0.0.0/0` opens every address: give it only on purpose.
+   */
+  readonly cidrs: readonly string[];
 }
 
 /** Machine-to-machine access with Kubernetes ServiceAccount tokens at the gateway. */
@@ -113,6 +123,12 @@ export interface MachineTokenOptions {
    * discovers them from `<issuer>/.well-known/openid-configuration`
    */
   readonly jwksUri?: string;
+  /**
+   * IPv4 blocks where istiod fetches the signing keys when they are outside the cluster (a public issuer or
+   * `jwksUri`): the only destinations of its egress to them. `0.0.0.0/0` opens every address: give it only on purpose.
+   * @default - none; required when the keys are outside the cluster and kfkit manages Istio
+   */
+  readonly cidrs?: readonly string[];
 }
 
 /** Props of {@link KubeflowAuth}. */

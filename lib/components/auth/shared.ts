@@ -19,6 +19,12 @@ export const OAUTH2_PROXY_METRICS_PORT = 44180;
 export const OAUTH2_PROXY_SERVICE_PORT = 80;
 /** Path prefix oauth2-proxy serves under at the gateway (sign-in, callback, sign-out). */
 export const OAUTH2_PATH = '/oauth2';
+/** The TCP port of an http(s) URL. */
+export function urlPort(url: string): number {
+  const u = new URL(url);
+  return u.port !== '' ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
+}
+
 /** The client id oauth2-proxy has at Dex (upstream's). */
 export const DEX_CLIENT_ID = 'kubeflow-oidc-authservice';
 

@@ -4,7 +4,7 @@ import { chartEntry } from '../../core/charts';
 import { KfkitContext } from '../../core/context';
 import { HelmRelease } from '../../core/helm';
 import { PlatformNamespace } from '../../core/namespace';
-import { allowEgressToAddresses, allowFromKubeApi, allowKubeApi, ANY_ADDRESS, NetworkPeer } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, allowFromKubeApi, allowKubeApi, checkedCidrs, NetworkPeer } from '../../core/network';
 import { Wave } from '../../core/waves';
 import { chartResources, ResourceBudget } from '../../core/security';
 
@@ -23,11 +23,11 @@ export interface ManagedCertManagerProps {
    */
   readonly issuer?: IssuerRef;
   /**
-   * Allow the controller to reach ACME servers and DNS-01 providers (HTTPS), and to self-check HTTP-01 challenges
-   * through the public address of the gateway (HTTP), at any address.
-   * @default false
+   * IPv4 blocks the controller may reach on 80 and 443 for ACME: the ACME server (HTTPS) and the gateway's public
+   * address, where it self-checks HTTP-01 challenges (HTTP). `0.0.0.0/0` opens every address: give it only on purpose.
+   * @default - no ACME: the controller reaches nothing outside the cluster but the API server
    */
-  readonly acme?: boolean;
+  readonly acmeCidrs?: readonly string[];
   /**
    * Compute budget of the controller.
    * @default - 10m CPU, 96Mi memory request, 384Mi limit
@@ -56,7 +56,8 @@ const WEBHOOK_PORT = 10250;
  * chart's non-root, read-only, RuntimeDefault-seccomp security context, which meets Pod Security `restricted`.
  *
  * Network (default-deny in its namespace): controller, webhook and CA injector → Kubernetes API; the API server →
- * webhook on 10250 (from any address: the API server is not a pod); with `acme`, controller → HTTP(S) anywhere.
+ * webhook on 10250 (from the API server's addresses only); with `acmeCidrs`, controller → HTTP(S) on
+ * those blocks.
  */
 export class ManagedCertManager extends Construct implements CertManagerRef {
   /** The wave cert-manager installs in: after the namespaces, before cluster RBAC and everything later. */
@@ -113,8 +114,9 @@ export class ManagedCertManager extends Construct implements CertManagerRef {
     ctx.plan.assign(policies, PlatformNamespace.isolationWave(this));
     for (const name of ['controller', 'webhook', 'cainjector', 'startupapicheck']) allowKubeApi(policies, peer(name));
     allowFromKubeApi(policies, 'WebhookFromApiServer', peer('webhook'), [{ port: WEBHOOK_PORT }]);
-    if (props.acme === true) {
-      allowEgressToAddresses(policies, 'AcmeEgress', peer('controller'), 'acme', [{ cidr: ANY_ADDRESS, ports: [{ port: 80 }, { port: 443 }] }]);
+    if (props.acmeCidrs !== undefined) {
+      const cidrs = checkedCidrs('ManagedCertManager: acmeCidrs', props.acmeCidrs);
+      allowEgressToAddresses(policies, 'AcmeEgress', peer('controller'), 'acme', addressRulesFor(cidrs, [{ port: 80 }, { port: 443 }]));
     }
   }
 

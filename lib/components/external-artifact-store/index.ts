@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ArtifactCredentials, endpointHostPort, identityAnnotations, IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
-import { AddressRule, allowEgressToAddresses, ANY_ADDRESS, EgressTarget, NetworkPeer } from '../../core/network';
+import { AddressRule, addressRulesFor, allowEgressToAddresses, checkedCidrs, EgressTarget, NetworkPeer } from '../../core/network';
 
 /** Kind of service behind an {@link ExternalArtifactStore}. */
 export type ExternalArtifactProvider = 's3' | 'gcs' | 's3-compatible';
@@ -39,6 +39,12 @@ export interface ExternalArtifactStoreProps {
    * kfkit never sees key values.
    */
   readonly credentials: ArtifactCredentials;
+  /**
+   * IPv4 blocks where the clients reach the endpoint — and, with IRSA, AWS STS: the only destinations of their egress.
+   * On AWS, give the VPC's CIDR and reach S3 and STS through interface VPC endpoints with private DNS (the AWS cloud
+   * stack creates them); another service: its addresses. `0.0.0.0/0` opens every address: give it only on purpose.
+   */
+  readonly cidrs: readonly string[];
 }
 
 const HOST_PORT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/i;
@@ -98,8 +104,8 @@ function validate(props: ExternalArtifactStoreProps): void {
  * accepts references to it and `kfkit validate` states the assumption. With `irsa` (AWS) or `workload-identity`
  * (GKE), consumers put {@link ExternalArtifactStore.serviceAccountAnnotations} on their ServiceAccount and the cloud
  * SDK obtains short-lived credentials: no Secret and no key variables anywhere (static keys would shadow the role).
- * Clients get an egress rule to the endpoint's port on any address (the service's addresses are outside the
- * cluster and change), plus the STS port for IRSA and the GKE metadata server for Workload Identity.
+ * Clients get an egress rule to the endpoint's port on the store's address blocks ({@link ExternalArtifactStoreProps.cidrs}),
+ * plus the STS port there for IRSA and the GKE metadata server for Workload Identity.
  */
 export class ExternalArtifactStore extends Construct implements IArtifactStore {
   public readonly provider: ExternalArtifactProvider;
@@ -110,10 +116,13 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
   public readonly pathStyle: boolean;
   public readonly credentials: ArtifactCredentials;
   public readonly inCluster = false;
+  /** Where the clients reach the endpoint (and STS with IRSA). */
+  public readonly cidrs: readonly string[];
 
   public constructor(scope: Construct, id: string, props: ExternalArtifactStoreProps) {
     super(scope, id);
     validate(props);
+    this.cidrs = checkedCidrs('ExternalArtifactStore: cidrs', props.cidrs);
     this.provider = props.provider;
     this.region = props.region ?? 'auto';
     this.endpoint = props.endpoint ?? (props.provider === 'gcs' ? GCS_ENDPOINT : `s3.${this.region}.amazonaws.com`);
@@ -142,8 +151,8 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
   }
 
   /**
-   * Opens egress from `client` to the endpoint's port on any address; with IRSA also 443 (AWS STS, where the SDK
-   * exchanges the ServiceAccount token), with Workload Identity also the GKE metadata server.
+   * Opens egress from `client` to the endpoint's port on the store's blocks; with IRSA also 443 there (AWS STS, where
+   * the SDK exchanges the ServiceAccount token), with Workload Identity also the GKE metadata server.
    */
   public allowFrom(client: NetworkPeer): void {
     const target = this.egressTarget();
@@ -157,7 +166,7 @@ export class ExternalArtifactStore extends Construct implements IArtifactStore {
 
   private egressTarget(): EgressTarget {
     const ports = [...new Set([this.port, ...(this.credentials.type === 'irsa' ? [443] : [])])].sort((a, b) => a - b);
-    const rules: AddressRule[] = [{ cidr: ANY_ADDRESS, ports: ports.map((port) => ({ port })) }];
+    const rules: AddressRule[] = addressRulesFor(this.cidrs, ports.map((port) => ({ port })));
     if (this.credentials.type === 'workload-identity') {
       for (const m of GKE_METADATA) rules.push({ cidr: m.cidr, ports: [{ port: m.port }] });
     }

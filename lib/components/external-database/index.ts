@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
-import { allowEgressToAddresses, NetworkPeer } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, checkedCidrs, NetworkPeer } from '../../core/network';
 
 /** Props of {@link ExternalDatabase}. */
 export interface ExternalDatabaseProps {
@@ -53,8 +53,7 @@ export class ExternalDatabase extends Construct implements IDatabase {
     this.credentials = props.credentials;
     this.tls = props.tls ?? { mode: 'verify-full' };
     this.databaseNames = props.databaseNames ?? UPSTREAM_DATABASE_NAMES;
-    if (props.cidrs.length === 0) throw new Error(`ExternalDatabase ${props.host}: cidrs is empty; give the IPv4 blocks of the server's addresses`);
-    this.cidrs = [...props.cidrs];
+    this.cidrs = checkedCidrs(`ExternalDatabase ${props.host}: cidrs`, props.cidrs);
     const ctx = KfkitContext.of(this);
     ctx.addExternalObject({
       apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: props.credentials.secretName,
@@ -71,6 +70,6 @@ export class ExternalDatabase extends Construct implements IDatabase {
   }
 
   public allowFrom(client: NetworkPeer): void {
-    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'external-database', this.cidrs.map((cidr) => ({ cidr, ports: [{ port: this.port }] })));
+    allowEgressToAddresses(this, `Egress-${client.peerName}`, client, 'external-database', addressRulesFor(this.cidrs, [{ port: this.port }]));
   }
 }

@@ -9,7 +9,7 @@ import { KfkitContext } from '../../core/context';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { IMesh, ISTIO_SECURITY_API, UserHeaders } from '../../core/mesh';
 import { PodSecurityLevel } from '../../core/namespace';
-import { allowEgressToAddresses, allowKubeApi, ANY_ADDRESS, labelSelector, NetworkPeer } from '../../core/network';
+import { addressRulesFor, allowEgressToAddresses, allowKubeApi, cidrsProblem, labelSelector, NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
 import { ResourceBudget } from '../../core/security';
 import { clusterIpService, deployment, servicePort } from '../../core/workload';
@@ -44,6 +44,12 @@ export interface AwsIamPluginProps {
    * @default - annotate only: Profiles must set `annotateOnly: true`, and the admins write the roles' trust policies
    */
   readonly controllerRoleArn?: string;
+  /**
+   * IPv4 blocks where the controller reaches AWS IAM and STS on 443 (with interface VPC endpoints: the VPC's CIDR):
+   * the only destinations of its egress there. `0.0.0.0/0` opens every address: give it only on purpose.
+   * @default - none; required with controllerRoleArn
+   */
+  readonly iamCidrs?: readonly string[];
 }
 
 /** GKE Workload Identity for profiles (plugin `WorkloadIdentity`). */
@@ -60,6 +66,12 @@ export interface WorkloadIdentityPluginProps {
    * @default - none: only Profiles that list the plugin get an identity
    */
   readonly defaultServiceAccount?: string;
+  /**
+   * IPv4 blocks where the controller reaches Google's IAM API on 443 (with Private Google Access:
+   * `private.googleapis.com`, 199.36.153.8/30): the only destinations of its egress there besides the GKE metadata
+   * server. `0.0.0.0/0` opens every address: give it only on purpose.
+   */
+  readonly iamCidrs: readonly string[];
 }
 
 /** Cloud identity plugins the profile controller applies to profiles' `default-editor` ServiceAccounts. */
@@ -376,9 +388,9 @@ export class ProfilesController extends Construct {
 
     allowKubeApi(this, this.peer);
     if (plugins.awsRole !== undefined || plugins.gcpAccount !== undefined) {
-      // IAM of the cloud (iam.amazonaws.com and STS, or iam.googleapis.com), whose addresses no policy can name.
+      // IAM of the cloud (iam.amazonaws.com and STS, or iam.googleapis.com) where the admins say it is reached.
       allowEgressToAddresses(this, 'CloudIam', this.peer, 'cloud-iam', [
-        { cidr: ANY_ADDRESS, ports: [{ port: 443 }] },
+        ...addressRulesFor(plugins.iamCidrs, [{ port: 443 }]),
         ...(plugins.gcpAccount !== undefined ? GKE_METADATA.map((m) => ({ cidr: m.cidr, ports: [{ port: m.port }] })) : []),
       ]);
     }
@@ -422,6 +434,8 @@ interface CheckedPlugins {
   readonly kinds: ProfilePluginKind[];
   readonly awsRole?: string;
   readonly gcpAccount?: string;
+  /** Where the cloud's IAM is reached, when the controller calls it. */
+  readonly iamCidrs: readonly string[];
 }
 
 function checkPlugins(bad: Bad, plugins: ProfilePluginsProps): CheckedPlugins {
@@ -443,7 +457,12 @@ function checkPlugins(bad: Bad, plugins: ProfilePluginsProps): CheckedPlugins {
     }
     kinds.push(WORKLOAD_IDENTITY_PLUGIN);
   }
-  return { kinds, awsRole: aws?.controllerRoleArn, gcpAccount: gcp?.controllerServiceAccount };
+  const iam = aws?.controllerRoleArn !== undefined ? { at: 'plugins.aws.iamCidrs', cidrs: aws.iamCidrs }
+    : gcp ? { at: 'plugins.gcp.iamCidrs', cidrs: gcp.iamCidrs } : undefined;
+  const problem = iam === undefined ? undefined : cidrsProblem(iam.cidrs);
+  if (iam !== undefined && problem !== undefined) bad(`${iam.at} ${problem} (the controller calls the cloud's IAM API)`);
+  if (aws?.controllerRoleArn === undefined && aws?.iamCidrs !== undefined) bad('plugins.aws.iamCidrs applies only with controllerRoleArn (annotate-only calls no AWS API)');
+  return { kinds, awsRole: aws?.controllerRoleArn, gcpAccount: gcp?.controllerServiceAccount, iamCidrs: iam?.cidrs ?? [] };
 }
 
 /** The labels file: upstream's labels, Pod Security, the mesh's enrolment, the admins' extras. */
