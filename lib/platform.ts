@@ -50,6 +50,12 @@ export type PlatformProfileProps = Omit<ProfileProps, 'controller' | 'gateway' |
 export interface KubeflowPlatformProps {
   /** The validated configuration (see `resolveConfig` / `loadOverlay`). */
   readonly config: PlatformConfig;
+  /**
+   * Digests of the images, by upstream reference (`repository:tag`): the image lock (`images.lock.json`, written by
+   * `kfkit images lock`). Images kfkit writes itself then carry `@sha256:…`.
+   * @default - none: images are pinned by exact tag
+   */
+  readonly imageDigests?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -118,7 +124,7 @@ export class KubeflowPlatform extends Chart {
     const config = props.config;
     this.config = config;
     this.context = KfkitContext.create(this, {
-      images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets }),
+      images: new ImageCatalog({ registryMirror: config.images.registryMirror, pullSecrets: config.images.pullSecrets, digests: props.imageDigests }),
       helmDelivery: helmDelivery(config),
       apiServerCidrs: addresses(config.cluster.apiServer),
     });

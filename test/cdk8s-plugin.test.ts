@@ -40,7 +40,7 @@ describe('cdk8s validation plugin', () => {
     const dir = tmpdir();
     expect(cli(['synth', '--overlays', path.join(ROOT, 'overlays'), '--out', 'dist'], dir).code).toBe(0);
     const sts = path.join(dir, 'dist/local/06-controllers/statefulset_kubeflow_mysql.yaml');
-    fs.writeFileSync(sts, fs.readFileSync(sts, 'utf8').replace('image: docker.io/library/mysql:8.4', 'image: docker.io/library/mysql'));
+    fs.writeFileSync(sts, fs.readFileSync(sts, 'utf8').replace('image: docker.io/library/mysql:8.4.11', 'image: docker.io/library/mysql'));
     const ctx = context([sts]);
     await new KfkitValidation().validate(ctx);
     expect(ctx.status).toBe('failure');

@@ -20,8 +20,8 @@ describe('kfkit CLI', () => {
     expect(images).toEqual([...new Set(images)].sort());
     // Runtime images (started by controllers through configuration) are listed next to the pod images.
     expect(images).toEqual(expect.arrayContaining([
-      'docker.io/library/mysql:8.4', 'ghcr.io/kubeflow/kfp-api-server:2.17.0', 'ghcr.io/kubeflow/kfp-driver:2.17.0', 'ghcr.io/kubeflow/kfp-launcher:2.17.0',
-      'quay.io/argoproj/argoexec:v4.0.5', 'ghcr.io/containerd/busybox:1.36',
+      'docker.io/library/mysql:8.4.11', 'ghcr.io/kubeflow/kfp-api-server:2.17.0', 'ghcr.io/kubeflow/kfp-driver:2.17.0', 'ghcr.io/kubeflow/kfp-launcher:2.17.0',
+      'quay.io/argoproj/argoexec:v4.0.5', 'docker.io/library/busybox:1.37.0',
     ]));
     for (const image of images) expect(image).toMatch(/^[a-z0-9.-]+\.[a-z]+\/[\w./-]+:[\w.-]+$/);
   });

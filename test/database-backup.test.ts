@@ -214,7 +214,7 @@ describe('DatabaseBackup', () => {
     expect(pod.initContainers.map((c) => c.name)).toEqual(['dump']);
     expect(pod.containers.map((c) => c.name)).toEqual(['upload']);
     const dump = container(pod, 'dump');
-    expect(dump.image).toBe('docker.io/library/mysql:8.4');
+    expect(dump.image).toBe('docker.io/library/mysql:8.4.11');
     const script = dump.command[2];
     expect(script).toMatch(/^set -euo pipefail/);
     expect(script).toContain('mysqldump --defaults-extra-file=<(client_options) --single-transaction');

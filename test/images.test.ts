@@ -1,7 +1,7 @@
 import { IMAGES, ImageCatalog, ImageKey } from '../lib/core/images';
 import { listImages } from '../lib/synth/footprint';
 import { checkPlatform, upstreamFacts } from '../lib/synth/index';
-import { imagesMatch } from '../lib/validate/fidelity';
+import { imagesMatch, parseImageRef } from '../lib/validate/fidelity';
 import { synthesize } from '../lib/synth/index';
 import { localConfig } from './helpers';
 
@@ -17,8 +17,8 @@ describe('image catalog', () => {
   test('the registry mirror keeps each image path below the mirror', () => {
     const catalog = new ImageCatalog({ registryMirror: 'registry.corp.example/kubeflow/' });
     expect(catalog.image('kfp-api-server')).toBe('registry.corp.example/kubeflow/kubeflow/kfp-api-server:2.17.0');
-    expect(catalog.image('mysql')).toBe('registry.corp.example/kubeflow/library/mysql:8.4');
-    expect(new ImageCatalog().image('mysql')).toBe('docker.io/library/mysql:8.4');
+    expect(catalog.image('mysql')).toBe('registry.corp.example/kubeflow/library/mysql:8.4.11');
+    expect(new ImageCatalog().image('mysql')).toBe('docker.io/library/mysql:8.4.11');
   });
 
   test('an unknown key is an error', () => {
@@ -37,13 +37,26 @@ describe('image catalog', () => {
 });
 
 describe('catalog against the upstream facts', () => {
-  test('every image of the upstream KFP release is in the catalog at the same tag', () => {
-    const { facts } = upstreamFacts();
+  test('every image of the upstream KFP release is in the catalog at the same tag, or at the patch release of a floating tag', () => {
+    const { facts, deviations } = upstreamFacts();
     const catalog = new ImageCatalog();
     const entries = (Object.keys(IMAGES) as ImageKey[]).map((k) => catalog.image(k));
-    const upstream = new Set(facts.workloads.filter((w) => w.source === 'kfp').flatMap((w) => w.containers.map((c) => c.image)));
-    const missing = [...upstream].filter((image) => !entries.some((e) => imagesMatch(e, image)));
-    expect(missing.sort()).toEqual([]);
+    const workloads = facts.workloads.filter((w) => w.source === 'kfp');
+    const upstream = new Set(workloads.flatMap((w) => [...w.containers, ...w.initContainers].map((c) => c.image)));
+    const floating = [...upstream].filter((image) => !entries.some((e) => imagesMatch(e, image))).sort();
+    expect(floating).toEqual(['docker.io/alpine:3.23', 'mysql:8.4']);
+    for (const image of floating) {
+      // The catalog pins a patch release of the same line: same repository, the upstream tag plus `.<patch>`.
+      const { repository, tag = 'latest' } = parseImageRef(image);
+      expect(entries.filter((e) => parseImageRef(e).repository === repository && new RegExp(`^${tag.replace('.', '\\.')}\\.\\d+$`).test(parseImageRef(e).tag ?? '')))
+        .toHaveLength(1);
+      // …and every container of upstream's that runs it carries a recorded deviation.
+      for (const w of workloads) {
+        for (const c of [...w.containers, ...w.initContainers].filter((x) => x.image === image)) {
+          expect(deviations.some((d) => d.workload === `${w.namespace}/${w.name}` && d.field === 'image' && d.value === c.name)).toBe(true);
+        }
+      }
+    }
   });
 });
 

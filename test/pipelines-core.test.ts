@@ -136,8 +136,10 @@ describe('Kubeflow Pipelines backend core (MySQL, in-cluster SeaweedFS)', () => 
       expect.stringMatching(/extra OBJECTSTORECONFIG_REGION/),
       expect.stringMatching(/extra DBCONFIG_MYSQLCONFIG_EXTRAPARAMS/),
       expect.stringMatching(/^args: init container wait-for-database/),
+      expect.stringMatching(/^image: init container wait-for-database runs docker\.io\/library\/alpine:3\.23\.5, upstream kfp 2\.17\.0 has docker\.io\/alpine:3\.23$/),
     ]));
-    expect(messages).toHaveLength(6);
+    // Per workload: its env additions, and each wait-for init container's script and patch-pinned image.
+    expect(messages).toHaveLength(10);
   });
 
   test('RBAC: namespaced Roles with upstream\'s 31, 10 and 24 permissions; no cluster-wide grant', () => {
@@ -268,7 +270,7 @@ describe('Kubeflow Pipelines backend core (MySQL, in-cluster SeaweedFS)', () => 
       appName: 'pipeline', appVersion: '2.17.0', dbType: 'mysql', mysqlHost: 'mysql.kubeflow.svc.cluster.local', mysqlPort: '3306',
       pipelineDb: 'mlpipeline', mlmdDb: 'metadb', cacheDb: 'cachedb', bucketName: 'mlpipeline', defaultPipelineRoot: 'minio://mlpipeline/v2/artifacts',
       cronScheduleTimezone: 'UTC', ConMaxLifeTime: '120s', ARTIFACTS_PROXY_ENABLED: 'false', ARTIFACT_RETENTION_DAYS: '-1', BLOCK_V1_PIPELINES: 'false',
-      USERID_HEADER: 'kubeflow-userid', cacheImage: 'ghcr.io/containerd/busybox:1.36', defaultSecurityContextRunAsUser: '',
+      USERID_HEADER: 'kubeflow-userid', cacheImage: 'docker.io/library/busybox:1.37.0', defaultSecurityContextRunAsUser: '',
     });
     expect(cm.data.mysqlHost).toBe(database.host);
     expect([config.databaseHostKey, config.databasePortKey, config.dbType]).toEqual(['mysqlHost', 'mysqlPort', 'mysql']);

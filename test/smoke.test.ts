@@ -71,8 +71,8 @@ describe('hello pipeline (KFP v2 IR)', () => {
   test('runs the catalog alpine image, which the image override replaces everywhere', () => {
     expect(HELLO_PIPELINE_IMAGE).toBe(`${IMAGES.alpine.repository}:${IMAGES.alpine.tag}`);
     for (const e of Object.values(typed.deploymentSpec.executors)) expect(e.container?.image).toBe(HELLO_PIPELINE_IMAGE);
-    const mirrored = parse(helloPipelineYaml('registry.corp.example/library/alpine:3.23'));
-    for (const e of Object.values((mirrored as Spec).deploymentSpec.executors)) expect(e.container?.image).toBe('registry.corp.example/library/alpine:3.23');
+    const mirrored = parse(helloPipelineYaml('registry.corp.example/library/alpine:3.23.5'));
+    for (const e of Object.values((mirrored as Spec).deploymentSpec.executors)) expect(e.container?.image).toBe('registry.corp.example/library/alpine:3.23.5');
     expect(checkPipelineSpec(mirrored)).toEqual([]);
   });
 

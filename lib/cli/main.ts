@@ -5,7 +5,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { STACKS } from '../../stacks';
 import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { egressDestinations, platformConfigJsonSchema } from '../config/schema';
+import { IMAGE_LOCK_FILE, ImageLockError } from '../core/image-lock';
 import { ImageCatalog } from '../core/images';
+import { catalogReferences, parseEndpoints, readImageLock, RegistryEndpoints, resolveAll, writeImageLock } from './image-lock';
 import { smokeCommand } from '../smoke/index';
 import { ApplySetRef } from '../core/applyset';
 import { applyPlan } from '../synth/apply';
@@ -36,7 +38,7 @@ interface Io {
   readonly cwd: string;
 }
 
-interface EnvOptions { readonly env: string; readonly overlays: string }
+interface EnvOptions { readonly env: string; readonly overlays: string; readonly imageLock?: string }
 
 function resolveEnvs(io: Io, opts: EnvOptions & { readonly all?: boolean }): string[] {
   const dir = path.resolve(io.cwd, opts.overlays);
@@ -48,9 +50,24 @@ function resolveEnvs(io: Io, opts: EnvOptions & { readonly all?: boolean }): str
   return [opts.env];
 }
 
-function build(io: Io, env: string, overlays: string) {
+/** The image lock's digests, checked against the catalog: a lock is all or nothing, and never stale. */
+function lockedDigests(io: Io, file: string | undefined): Record<string, string> | undefined {
+  const lock = readImageLock(io.cwd, file);
+  if (lock === undefined) return undefined;
+  const refs = catalogReferences();
+  const missing = refs.filter((r) => !Object.hasOwn(lock.images, r));
+  const stale = Object.keys(lock.images).filter((r) => !refs.includes(r)).sort();
+  const issues = [
+    ...(missing.length > 0 ? [{ path: '--image-lock', message: `has no digest for ${missing.length} image(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` }] : []),
+    ...(stale.length > 0 ? [{ path: '--image-lock', message: `holds ${stale.length} image(s) kfkit no longer uses: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}` }] : []),
+  ];
+  if (issues.length > 0) throw new ConfigError(`${file ?? IMAGE_LOCK_FILE} (run kfkit images lock to rewrite it)`, issues);
+  return { ...lock.images };
+}
+
+function build(io: Io, env: string, overlays: string, imageLock?: string) {
   const config = loadOverlay(path.resolve(io.cwd, overlays), env, STACKS);
-  const synthesized = synthesize(config);
+  const synthesized = synthesize(config, { imageDigests: lockedDigests(io, imageLock) });
   return { config, synthesized };
 }
 
@@ -61,7 +78,7 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
   const rendered: { env: string; files: Map<string, string> }[] = [];
   for (const env of envs) {
     const t0 = Date.now();
-    const { config, synthesized } = build(io, env, opts.overlays);
+    const { config, synthesized } = build(io, env, opts.overlays, opts.imageLock);
     const findings = checkPlatform(synthesized, config);
     if (findings.length > 0) {
       io.err(`kfkit synth: ${env}: ${findings.length} validation finding(s); nothing written\n${formatFindings(findings)}`);
@@ -314,13 +331,51 @@ function fmtMem(bytes: number | undefined): string {
   return bytes === undefined ? 'unbounded' : `${Math.round(bytes / 2 ** 20)}Mi`;
 }
 
+/** Options of `kfkit images lock`. */
+interface ImagesLockOptions { readonly imageLock: string; readonly endpoint: readonly string[]; readonly timeout: string }
+
+async function imagesLockCommand(io: Io, opts: ImagesLockOptions): Promise<number> {
+  const timeout = Number(opts.timeout);
+  if (!/^\d+$/.test(opts.timeout) || timeout < 1 || timeout > 600) {
+    io.err(`kfkit images lock: --timeout must be whole seconds 1-600 (got ${JSON.stringify(opts.timeout)})`);
+    return EXIT.usage;
+  }
+  let endpoints: RegistryEndpoints;
+  try {
+    endpoints = parseEndpoints(opts.endpoint);
+  } catch (e) {
+    if (!(e instanceof ImageLockError)) throw e;
+    io.err(`kfkit images lock: ${e.message}`);
+    return EXIT.usage;
+  }
+  const file = path.resolve(io.cwd, opts.imageLock);
+  const refs = catalogReferences();
+  const t0 = Date.now();
+  const { digests, errors } = await resolveAll(refs, { endpoints, timeoutMs: timeout * 1000 });
+  if (errors.length > 0) {
+    io.err(`kfkit images lock: ${errors.length} of ${refs.length} image(s) not resolved; ${path.relative(io.cwd, file) || file} left as it was`);
+    for (const e of errors.slice(0, 50)) io.err(`  - ${e}`);
+    if (errors.length > 50) io.err(`  … and ${errors.length - 50} more`);
+    return EXIT.applyFailed;
+  }
+  try {
+    writeImageLock(file, digests);
+  } catch (e) {
+    io.err(`kfkit images lock: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return EXIT.usage;
+  }
+  io.err(`kfkit images lock: ${refs.length} images locked by digest in ${path.relative(io.cwd, file) || file} (${Date.now() - t0} ms)`);
+  return EXIT.ok;
+}
+
 /** Builds the CLI program. `io` is injectable so tests run it in-process. */
 export function program(io: Io, setExit: (code: number | Promise<number>) => void): Command {
   const envOption = () => new Option('-e, --env <name>', 'environment: an overlay in overlays/').default('local');
   const overlaysOption = () => new Option('--overlays <dir>', 'directory of overlay files').default('overlays');
+  const imageLockOption = () => new Option('--image-lock <file>', `image lock: every image by digest (default: ${IMAGE_LOCK_FILE} when it exists)`);
   const cmd = new Command('kfkit')
     .description('Kubeflow as typed infrastructure-as-code: synthesize, validate and apply ordered manifests.')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 validation findings, 2 usage or configuration error, 3 apply step failed.')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 validation findings, 2 usage or configuration error, 3 apply step (or registry lookup) failed.')
     .configureOutput({ writeOut: (s) => { io.out(s.trimEnd()); }, writeErr: (s) => { io.err(s.trimEnd()); } })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
@@ -330,6 +385,7 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
     .addOption(envOption().conflicts('all'))
     .option('--all', 'synthesize every overlay')
     .addOption(overlaysOption())
+    .addOption(imageLockOption())
     // cdk8s synth passes its output directory in CDK8S_OUTDIR.
     .option('-o, --out <dir>', 'output root', process.env.CDK8S_OUTDIR ?? 'dist')
     .action((opts: EnvOptions & { readonly all?: boolean; readonly out: string }) => { setExit(synthCommand(io, opts)); });
@@ -340,13 +396,25 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
     .action((dir: string) => { setExit(validateCommand(io, dir)); });
 
   cmd.command('list-images')
-    .description('every image an environment deploys or starts at run time, for air-gap mirroring')
+    .description('every image an environment deploys or starts at run time, for air-gap mirroring (tag and, with an image lock, digest)')
     .addOption(envOption())
     .addOption(overlaysOption())
+    .addOption(imageLockOption())
     .action((opts: EnvOptions) => {
-      const { synthesized } = build(io, opts.env, opts.overlays);
+      const { synthesized } = build(io, opts.env, opts.overlays, opts.imageLock);
       for (const image of listImages(synthesized.objects, synthesized.runtimeImages)) io.out(image);
       setExit(EXIT.ok);
+    });
+
+  cmd.command('images')
+    .description('the image lock')
+    .command('lock')
+    .description(`resolve every image's tag to its digest through the registry API and write the image lock (${IMAGE_LOCK_FILE})`)
+    .option('--image-lock <file>', 'lock file to write', IMAGE_LOCK_FILE)
+    .option('--endpoint <host=url...>', 'reach a registry at a URL instead of https://<host> (a pull-through proxy); http only on loopback', [])
+    .option('--timeout <seconds>', 'per request', '30')
+    .action((opts: ImagesLockOptions) => {
+      setExit(imagesLockCommand(io, opts));
     });
 
   cmd.command('list-charts')

@@ -35,25 +35,25 @@ export const MAX_OVERLAY_BYTES = 4 * 1024 * 1024;
 export const MAX_OVERLAY_ALIASES = 100;
 
 /**
- * Reads an overlay file: a regular file (a symbolic link to one is followed) of at most {@link MAX_OVERLAY_BYTES}.
- * A directory, a device, a FIFO, a dangling link, an unreadable or oversized file is a {@link ConfigError} naming it
- * — never a hang or an unbounded read.
+ * Reads a file kfkit takes as input (an overlay, the image lock; `kind` names it in messages): a regular file (a
+ * symbolic link to one is followed) of at most {@link MAX_OVERLAY_BYTES}. A directory, a device, a FIFO, a dangling
+ * link, an unreadable or oversized file is a {@link ConfigError} naming it — never a hang or an unbounded read.
  */
-function readOverlayFile(file: string, field: string): string {
+export function readInputFile(file: string, field: string, kind = 'an overlay'): string {
   const refuse = (message: string): never => { throw new ConfigError(field, [{ path: field, message: `${file}: ${message}` }]); };
   let fd: number | undefined;
   try {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
     if (!stat) refuse('does not exist (a dangling link?)');
-    else if (stat.isDirectory()) refuse('is a directory, not an overlay file');
-    else if (!stat.isFile()) refuse('is not a regular file (a device, FIFO or socket); an overlay is a YAML file');
-    else if (stat.size > MAX_OVERLAY_BYTES) refuse(`is ${stat.size} bytes; an overlay may be at most ${MAX_OVERLAY_BYTES} (4 MiB)`);
+    else if (stat.isDirectory()) refuse(`is a directory, not ${kind} file`);
+    else if (!stat.isFile()) refuse(`is not a regular file (a device, FIFO or socket); ${kind} is a file`);
+    else if (stat.size > MAX_OVERLAY_BYTES) refuse(`is ${stat.size} bytes; ${kind} may be at most ${MAX_OVERLAY_BYTES} (4 MiB)`);
     // O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const buffer = Buffer.alloc(MAX_OVERLAY_BYTES + 1);
     let length = 0;
     for (let n = 1; n > 0 && length < buffer.length; length += n) n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_OVERLAY_BYTES) refuse(`is larger than ${MAX_OVERLAY_BYTES} bytes (4 MiB), the most an overlay may be`);
+    if (length > MAX_OVERLAY_BYTES) refuse(`is larger than ${MAX_OVERLAY_BYTES} bytes (4 MiB), the most ${kind} may be`);
     return buffer.subarray(0, length).toString('utf8');
   } catch (e) {
     if (e instanceof ConfigError) throw e;
@@ -227,7 +227,7 @@ export function readOverlayDocument(overlaysDir: string, env: string, field = '-
     throw new ConfigError(field, [{ path: field, message: `no overlay "${env}" (looked for ${file}); available: ${available.join(', ') || 'none'}` }]);
   }
   // Duplicate keys are found by duplicateKeys (linear): the yaml library's own check is quadratic in a map's size.
-  const parsed = YAML.parseDocument(readOverlayFile(file, field), { prettyErrors: true, uniqueKeys: false });
+  const parsed = YAML.parseDocument(readInputFile(file, field), { prettyErrors: true, uniqueKeys: false });
   if (parsed.errors.length > 0) {
     throw new ConfigError(file, parsed.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })));
   }

@@ -32,15 +32,16 @@ const KNATIVE_NET_ISTIO = 'knative-extensions/net-istio v1.21.1 (kubeflow/manife
 
 /** Every image kfkit knows, by key. Keys are API: components and tests refer to them. */
 export const IMAGES = {
-  // Metadata database (kubeflow/pipelines platform-agnostic env ships MySQL 8.4).
-  'mysql': { repository: 'docker.io/library/mysql', tag: '8.4', upstream: KFP, runtime: false },
+  // Metadata database (kubeflow/pipelines platform-agnostic env ships MySQL 8.4, by the floating tag `8.4`; kfkit pins
+  // the patch release, facts/deviations.json).
+  'mysql': { repository: 'docker.io/library/mysql', tag: '8.4.11', upstream: KFP, runtime: false },
   'postgres': { repository: 'docker.io/library/postgres', tag: '14.7-alpine3.17', upstream: KFP, runtime: false },
   // Artifact store (kubeflow/pipelines platform-agnostic env ships SeaweedFS).
   'seaweedfs': { repository: 'ghcr.io/chrislusf/seaweedfs', tag: '4.34', upstream: KFP, runtime: false },
   // S3 client for database backups and restores.
   'aws-cli': { repository: 'docker.io/amazon/aws-cli', tag: '2.27.50', upstream: 'aws/aws-cli', runtime: false },
   // kfkit's own one-shot jobs (credential generation) run Python's standard library only.
-  'kfkit-python': { repository: 'docker.io/library/python', tag: '3.13-alpine3.22', upstream: 'kfkit', runtime: false },
+  'kfkit-python': { repository: 'docker.io/library/python', tag: '3.13.15-alpine3.23', upstream: 'kfkit', runtime: false },
   // Kubeflow Pipelines backend.
   'kfp-api-server': { repository: 'ghcr.io/kubeflow/kfp-api-server', tag: '2.17.0', upstream: KFP, runtime: false },
   'kfp-persistence-agent': { repository: 'ghcr.io/kubeflow/kfp-persistence-agent', tag: '2.17.0', upstream: KFP, runtime: false },
@@ -54,11 +55,11 @@ export const IMAGES = {
   'kfp-cache-deployer': { repository: 'ghcr.io/kubeflow/kfp-cache-deployer', tag: '2.17.0', upstream: KFP, runtime: false },
   'kfp-metadata-envoy': { repository: 'ghcr.io/kubeflow/kfp-metadata-envoy', tag: '2.17.0', upstream: KFP, runtime: false },
   'kfp-metadata-writer': { repository: 'ghcr.io/kubeflow/kfp-metadata-writer', tag: '2.17.0', upstream: KFP, runtime: false },
-  // Upstream's wait-for-* init containers.
-  'alpine': { repository: 'docker.io/library/alpine', tag: '3.23', upstream: KFP, runtime: false },
+  // Upstream's wait-for-* init containers (upstream: the floating `alpine:3.23`; kfkit pins the patch release).
+  'alpine': { repository: 'docker.io/library/alpine', tag: '3.23.5', upstream: KFP, runtime: false },
   'ml-metadata-store-server': { repository: 'gcr.io/tfx-oss-public/ml_metadata_store_server', tag: '1.14.0', upstream: KFP, runtime: false },
-  // What the v1 cache webhook runs in place of a cached step (upstream writes it untagged; kfkit pins it).
-  'busybox': { repository: 'ghcr.io/containerd/busybox', tag: '1.36', upstream: KFP, runtime: true },
+  // What the v1 cache webhook runs in place of a cached step (upstream writes `busybox`, untagged; kfkit pins a release).
+  'busybox': { repository: 'docker.io/library/busybox', tag: '1.37.0', upstream: KFP, runtime: true },
   'kfp-driver': { repository: 'ghcr.io/kubeflow/kfp-driver', tag: '2.17.0', upstream: KFP, runtime: true },
   'kfp-launcher': { repository: 'ghcr.io/kubeflow/kfp-launcher', tag: '2.17.0', upstream: KFP, runtime: true },
   // Argo Workflows, as pinned by KFP.
@@ -192,8 +193,8 @@ export interface ImageCatalogOptions {
   /**
    * Registry (and optional path prefix) that mirrors every upstream image, e.g. `registry.corp.example/kubeflow`.
    * Each image keeps its upstream path below the mirror: `ghcr.io/kubeflow/kfp-api-server:2.17.0` becomes
-   * `registry.corp.example/kubeflow/kubeflow/kfp-api-server:2.17.0`, `docker.io/library/mysql:8.4` becomes
-   * `registry.corp.example/kubeflow/library/mysql:8.4` — the layout `crane`/`skopeo sync` produce.
+   * `registry.corp.example/kubeflow/kubeflow/kfp-api-server:2.17.0`, `docker.io/library/mysql:8.4.11` becomes
+   * `registry.corp.example/kubeflow/library/mysql:8.4.11` — the layout `crane`/`skopeo sync` produce.
    * @default - images are pulled from their upstream registries
    */
   readonly registryMirror?: string;
@@ -202,25 +203,51 @@ export interface ImageCatalogOptions {
    * @default - none
    */
   readonly pullSecrets?: readonly string[];
+  /**
+   * Digests of the catalog's images, by upstream reference (`repository:tag`): the image lock
+   * (`images.lock.json`, lib/core/image-lock.ts). An image with a digest is written `repository:tag@sha256:…`.
+   * @default - none: images are pinned by tag
+   */
+  readonly digests?: Readonly<Record<string, string>>;
 }
 
-/** Resolves catalog keys to image references, applying the registry mirror. */
+/** Resolves catalog keys to image references, applying the registry mirror and the image lock. */
 export class ImageCatalog {
   /** Pull Secret names for every pod. */
   public readonly pullSecrets: readonly string[];
   private readonly mirror?: string;
   private readonly entries: Readonly<Partial<Record<string, ImageEntry>>>;
+  private readonly digests?: Readonly<Record<string, string>>;
 
   public constructor(options: ImageCatalogOptions = {}, entries: Readonly<Partial<Record<string, ImageEntry>>> = IMAGES) {
     this.mirror = options.registryMirror?.replace(/\/+$/, '');
     this.pullSecrets = [...(options.pullSecrets ?? [])];
     this.entries = entries;
+    this.digests = options.digests;
   }
 
-  /** The image reference (`repository:tag`) to put in a pod spec or configuration. */
+  /**
+   * The image reference to put in a pod spec or configuration: `repository:tag`, with `@sha256:…` when the image lock
+   * holds its digest. With a lock, an image it does not hold throws, naming the fix (a lock is all or nothing).
+   */
   public image(key: ImageKey): string {
     const entry = this.entry(key);
-    return `${this.repository(entry)}:${entry.tag}`;
+    const digest = this.digestOf(key);
+    return `${this.repository(entry)}:${entry.tag}${digest === undefined ? '' : `@${digest}`}`;
+  }
+
+  /** The upstream reference of an image (`repository:tag`, no mirror, no digest): its key in the image lock. */
+  public reference(key: ImageKey): string {
+    const entry = this.entry(key);
+    return `${entry.repository}:${entry.tag}`;
+  }
+
+  /** The locked digest of an image, or `undefined` without a lock. */
+  public digestOf(key: ImageKey): string | undefined {
+    if (this.digests === undefined) return undefined;
+    const ref = this.reference(key);
+    if (!Object.hasOwn(this.digests, ref)) throw new Error(`the image lock has no digest for ${ref}: run \`kfkit images lock\` to add it`);
+    return this.digests[ref];
   }
 
   /** Repository (mirror applied) and tag of an image, as charts take them in their values. */

@@ -29,8 +29,8 @@ export function checkPlatform(s: Synthesized, config: PlatformConfig): Finding[]
 }
 
 /** Builds the platform for a configuration and collects its objects, in memory. */
-export function synthesize(config: PlatformConfig): Synthesized {
+export function synthesize(config: PlatformConfig, options: { readonly imageDigests?: Readonly<Record<string, string>> } = {}): Synthesized {
   const app = new App();
-  const platform = new KubeflowPlatform(app, 'kfkit', { config });
+  const platform = new KubeflowPlatform(app, 'kfkit', { config, imageDigests: options.imageDigests });
   return collect(platform);
 }

@@ -602,10 +602,10 @@ function setDiff(have: readonly string[], want: readonly string[]): { missing: s
 
 /**
  * Whether two argument lists are the same. An argument that is an image reference (`--executor-image
- * quay.io/argoproj/argoexec:v4.0.5`) also matches its registry-mirrored form.
+ * quay.io/argoproj/argoexec:v4.0.5`) also matches its registry-mirrored and its digest-pinned form (the image lock).
  */
 function sameList(a: readonly string[], b: readonly string[], mirror?: string): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i] || (mirror !== undefined && looksLikeImage(b[i] ?? '') && imagesMatch(x, b[i] ?? '', mirror)));
+  return a.length === b.length && a.every((x, i) => x === b[i] || (looksLikeImage(b[i] ?? '') && imagesMatch(x, b[i] ?? '', mirror)));
 }
 
 function looksLikeImage(arg: string): boolean {
