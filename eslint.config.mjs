@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'build/', 'tools/bundle-cli.js', 'coverage/', 'bin/*.js', 'index.js', 'pulumi/index.js', 'policy/index.js', 'jest.config.js', 'eslint.config.mjs'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', 'tools/bundle-cli.js', 'coverage/', 'bin/*.js', 'index.js', 'pulumi/index.js', 'policy/index.js', 'jest.config.js', 'jest.databases.config.js', 'eslint.config.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'dbtest/**/*.ts'],
     rules: {
       // Tests assert on parsed YAML/JSON whose shape the assertions themselves check.
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -28,7 +28,8 @@ import { ANY_ADDRESS } from './core/addresses';
 import { ArtifactCredentials, IArtifactStore } from './core/artifact-store';
 import { CertManagerRef, declareExternalCertManager } from './core/cert-manager';
 import { KfkitContext } from './core/context';
-import { IDatabase } from './core/database';
+import { IDatabase, SecretKeyPair } from './core/database';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId } from './core/database-users';
 import { gpuPool } from './core/gpu';
 import { HelmDelivery } from './core/helm';
 import { ImageCatalog } from './core/images';
@@ -339,19 +340,35 @@ export class KubeflowPlatform extends Chart {
   private createDatabase(config: PlatformConfig): IDatabase {
     const db = config.database;
     const namespace = this.platformNamespace.name;
+    const secret = (c: { readonly name: string; readonly usernameKey: string; readonly passwordKey: string }): SecretKeyPair =>
+      ({ secretName: c.name, usernameKey: c.usernameKey, passwordKey: c.passwordKey });
     if (db.type === 'external') {
+      const users: Partial<Record<DatabaseConsumerId, SecretKeyPair>> = {};
+      for (const c of DATABASE_CONSUMER_IDS) {
+        const given = db.users[c];
+        if (given !== undefined) users[c] = secret(given);
+      }
       return new ExternalDatabase(this, 'MetadataDatabase', {
         namespace,
         engine: db.engine,
         host: db.host,
         port: db.port,
         cidrs: addresses(db),
-        credentials: { secretName: db.credentialsSecret.name, usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
+        credentials: secret(db.credentialsSecret),
+        consumerCredentials: users,
         tls: { mode: db.tls.mode, caSecret: db.tls.caSecret },
         databaseNames: db.names,
       });
     }
-    const common = { namespace, storageSize: db.storage.size, storageClass: db.storage.storageClass, resources: db.resources, databaseNames: db.names };
+    // Who connects: a user each, created by the database's users Job (the Pipelines cache server speaks MySQL only).
+    const consumers: DatabaseConsumerId[] = [
+      ...(config.pipelines.enabled ? ['pipelines', 'metadata', ...(db.engine === 'mysql' ? ['cache'] as const : [])] as const : []),
+      ...(config.katib.enabled && config.certManager.mode !== 'none' ? ['katib'] as const : []),
+      ...(config.backup.enabled ? ['backup'] as const : []),
+    ];
+    const common = {
+      namespace, storageSize: db.storage.size, storageClass: db.storage.storageClass, resources: db.resources, databaseNames: db.names, consumers,
+    };
     switch (db.engine) {
       case 'mysql': return new MysqlDatabase(this, 'MetadataDatabase', common);
       case 'postgresql': return new PostgresDatabase(this, 'MetadataDatabase', common);

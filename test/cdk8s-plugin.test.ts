@@ -39,7 +39,7 @@ describe('cdk8s validation plugin', () => {
   test('a broken tree fails with the rule, object, path and file', async () => {
     const dir = tmpdir();
     expect(cli(['synth', '--overlays', path.join(ROOT, 'overlays'), '--out', 'dist'], dir).code).toBe(0);
-    const sts = path.join(dir, 'dist/local/06-controllers/statefulset_kubeflow_mysql.yaml');
+    const sts = path.join(dir, 'dist/local/05-databases/statefulset_kubeflow_mysql.yaml');
     fs.writeFileSync(sts, fs.readFileSync(sts, 'utf8').replace('image: docker.io/library/mysql:8.4.11', 'image: docker.io/library/mysql'));
     const ctx = context([sts]);
     await new KfkitValidation().validate(ctx);

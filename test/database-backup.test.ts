@@ -17,6 +17,7 @@ import { PostgresDatabase } from '../lib/components/postgresql';
 import { ArtifactCredentials, ArtifactProvider, identityAnnotations, IArtifactStore } from '../lib/core/artifact-store';
 import { KfkitContext } from '../lib/core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
+import { DatabaseConsumerId } from '../lib/core/database-users';
 import { PlatformNamespace } from '../lib/core/namespace';
 import { allowTraffic, EgressTarget, NetworkPeer } from '../lib/core/network';
 import { collect } from '../lib/synth/collect';
@@ -81,7 +82,8 @@ class TestPostgres extends Construct implements IDatabase {
   public readonly engine: DatabaseEngine = 'postgresql';
   public readonly host = `postgres.${NS}.svc.cluster.local`;
   public readonly port = 5432;
-  public readonly credentials: SecretKeyPair = { secretName: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' };
+  public readonly adminCredentials: SecretKeyPair = { secretName: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' };
+  private readonly backupUser: SecretKeyPair = { secretName: 'postgres-backup', usernameKey: 'username', passwordKey: 'password' };
   public readonly tls: DatabaseTls = { mode: 'disabled' };
   public readonly databaseNames: DatabaseNames = UPSTREAM_DATABASE_NAMES;
   public readonly inCluster = true;
@@ -89,7 +91,14 @@ class TestPostgres extends Construct implements IDatabase {
 
   public constructor(scope: Construct, id: string) {
     super(scope, id);
-    KfkitContext.of(this).addExternalObject({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: this.credentials.secretName, reason: 'test' });
+    for (const secret of [this.adminCredentials, this.backupUser]) {
+      KfkitContext.of(this).addExternalObject({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: secret.secretName, reason: 'test' });
+    }
+  }
+
+  public credentialsFor(consumer: DatabaseConsumerId): SecretKeyPair {
+    if (consumer !== 'backup') throw new Error(`TestPostgres has no user for ${consumer}`);
+    return this.backupUser;
   }
 
   public allowFrom(client: NetworkPeer): void {
@@ -268,10 +277,13 @@ describe('DatabaseBackup', () => {
       expect(key).toBe(`${prefix ?? ''}/${TS}.sql.gz`);
       expect(key).toBe(backupObjectKey('dr/metadata', TS));
       expect(envOf(container(jobPod(list), 'load')).get('BACKUP_OBJECT_KEY')?.value).toBe(key);
-      // And the same database: client image, host, credentials.
+      // And the same database: client image, host; the backup reads as its read-only user, the restore (which replaces
+      // whole databases) writes as the administrator.
       const dumpEnv = envOf(container(cronPod(list), 'dump'));
       const loadEnv = envOf(container(jobPod(list), 'load'));
-      for (const name of ['DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAMES']) expect(loadEnv.get(name)).toEqual(dumpEnv.get(name));
+      for (const name of ['DB_HOST', 'DB_PORT', 'DB_NAMES']) expect(loadEnv.get(name)).toEqual(dumpEnv.get(name));
+      expect(dumpEnv.get('DB_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'metadata-db-backup', key: 'password' });
+      expect(loadEnv.get('DB_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'mysql-secret', key: 'password' });
       expect(container(jobPod(list), 'load').image).toBe(container(cronPod(list), 'dump').image);
     }
   });
@@ -335,7 +347,7 @@ describe('DatabaseBackup', () => {
     expect(load.command[2]).toContain('psql -X -q -v ON_ERROR_STOP=1 -d postgres');
     const env = envOf(dump);
     expect(env.get('PGHOST')?.value).toBe('postgres.kubeflow.svc.cluster.local');
-    expect(env.get('PGPASSWORD')).toEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } });
+    expect(env.get('PGPASSWORD')).toEqual({ name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-backup', key: 'password' } } });
     expect(find(list, 'NetworkPolicy', 'metadata-db-backup-to-postgres')).toBeDefined();
   });
 
@@ -349,7 +361,8 @@ describe('DatabaseBackup', () => {
     const dump = container(cronPod(objects(chart)), 'dump');
     expect(dump.image).toMatch(/\/postgres:/);
     expect(dump.command[2]).toContain('pg_dump');
-    expect(envOf(dump).get('PGUSER')?.valueFrom?.secretKeyRef?.name).toBe(database.credentials.secretName);
+    expect(envOf(dump).get('PGUSER')?.valueFrom?.secretKeyRef?.name).toBe(database.credentialsFor('backup').secretName);
+    expect(envOf(dump).get('PGUSER')?.valueFrom?.secretKeyRef?.name).toBe('metadata-db-backup');
   });
 
   test('an external database is refused: its managed service backs it up', () => {
@@ -539,8 +552,10 @@ esac`,
 };
 
 const FAKE_SECRETS: Record<string, string> = {
-  'mysql-secret/username': 'root', 'mysql-secret/password': 'p4ss"w\\rd',
+  'mysql-secret/username': 'root', 'mysql-secret/password': 'r00t',
+  'metadata-db-backup/username': 'kf_backup', 'metadata-db-backup/password': 'p4ss"w\\rd',
   'postgres-credentials/username': 'postgres', 'postgres-credentials/password': 'pgpass',
+  'postgres-backup/username': 'kf_backup', 'postgres-backup/password': 'pgbackup',
   'store-keys/accesskey': 'AKIAFAKE', 'store-keys/secretkey': 'fake-secret',
 };
 
@@ -624,7 +639,8 @@ describe('backup and restore scripts (bash, stub clients, a directory as the buc
     expect(sb.read('mysqldump-args')).toBe('--single-transaction --quick --routines --events --triggers --hex-blob --no-tablespaces '
       + '--set-gtid-purged=OFF --add-drop-database --databases cachedb metadb mlpipeline\n');
     // The password reaches the client through its option file, escaped for it; never on the command line.
-    expect(sb.read('mysqldump-options')).toBe('[client]\nhost=mysql.kubeflow.svc.cluster.local\nport=3306\nuser=root\npassword="p4ss"w\\\\rd"\n');
+    // The backup's own read-only user: never root.
+    expect(sb.read('mysqldump-options')).toBe('[client]\nhost=mysql.kubeflow.svc.cluster.local\nport=3306\nuser=kf_backup\npassword="p4ss"w\\\\rd"\n');
     expect(sb.read('aws.log')).toContain('key=AKIAFAKE');
     expect(sb.read('aws.log')).not.toContain('p4ss');
 
@@ -737,7 +753,8 @@ describe('backup and restore scripts (bash, stub clients, a directory as the buc
     const sb = new Sandbox();
     const pod = cronPod(objects(build({ engine: 'postgresql' }).chart));
     expect(sb.backup(pod)).toMatchObject({ dump: 0, upload: 0 });
-    expect(sb.read('pg-credentials')).toBe('postgres:pgpass\n');
+    // The dump as the read-only backup user.
+    expect(sb.read('pg-credentials')).toBe('kf_backup:pgbackup\n');
     const key = sb.keys()[0];
     const { chart, database, store } = build({ engine: 'postgresql' });
     restoreJob(chart, 'Restore', { namespace: NS, database, store, from: key });

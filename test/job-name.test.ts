@@ -14,7 +14,9 @@ import { localConfig } from './helpers';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HASHED = (base: string) => new RegExp(`^${base}-[0-9a-f]{8}$`);
 
-type Job = K8sObject & { spec: { template: { spec: { serviceAccountName: string; containers: { image: string }[] } } } };
+type Job = K8sObject & {
+  spec: { template: { metadata: { labels: Record<string, string> }; spec: { serviceAccountName: string; containers: { image: string }[] } } };
+};
 
 const SPEC = {
   backoffLimit: 4,
@@ -177,14 +179,17 @@ describe('end to end: the local stack', () => {
   test('every Job is a one-shot Job named after its emitted spec', () => {
     const list = jobs(upstream);
     expect(list.map((j) => j.metadata.name).sort()).toEqual([
+      ...['backup', 'cache', 'metadata', 'pipelines'].map((c): unknown => expect.stringMatching(HASHED(`metadata-db-${c}-generator`))),
       expect.stringMatching(HASHED('ml-pipeline-ui-proxy-signing-generator')),
       expect.stringMatching(HASHED('mlpipeline-minio-artifact-generator')),
       expect.stringMatching(HASHED('mysql-secret-generator')),
+      expect.stringMatching(HASHED('mysql-users')),
       expect.stringMatching(HASHED('seaweedfs-create-bucket')),
     ]);
     for (const j of list) {
       expect(j.metadata.name.length).toBeLessThanOrEqual(63);
-      expect(oneShotJobName(j.spec.template.spec.serviceAccountName, j.spec)).toBe(j.metadata.name);
+      // Named after the pods' name label (the generators' ServiceAccount, the users Job's own name).
+      expect(oneShotJobName(j.spec.template.metadata.labels['app.kubernetes.io/name'], j.spec)).toBe(j.metadata.name);
     }
   });
 
@@ -195,7 +200,7 @@ describe('end to end: the local stack', () => {
     expect(after.map((j) => j.spec.template.spec.serviceAccountName)).toEqual(before.map((j) => j.spec.template.spec.serviceAccountName));
     for (const [i, j] of after.entries()) {
       expect(j.metadata.name).not.toBe(before[i].metadata.name);
-      expect(j.metadata.name).toMatch(HASHED(j.spec.template.spec.serviceAccountName));
+      expect(j.metadata.name).toMatch(HASHED(j.spec.template.metadata.labels['app.kubernetes.io/name']));
     }
     for (const kind of ['ServiceAccount', 'Role', 'RoleBinding']) expect(names(mirrored, kind)).toEqual(names(upstream, kind));
     expect(names(upstream, 'ServiceAccount')).toEqual(expect.arrayContaining(['mlpipeline-minio-artifact-generator', 'mysql-secret-generator', 'seaweedfs-create-bucket']));

@@ -43,14 +43,18 @@ describe('in-cluster MySQL', () => {
 
   test('pods meet the restricted profile and only the generator mounts a token', () => {
     const mysqlPods = s.objects.filter((x) => ['StatefulSet', 'Job'].includes(x.manifest.kind) && x.manifest.metadata.labels?.['app.kubernetes.io/component'] === 'metadata-db');
-    expect(mysqlPods.map((o) => o.manifest.metadata.name).sort()).toEqual(['mysql', expect.stringMatching(GENERATOR)]);
+    expect(mysqlPods.map((o) => o.manifest.metadata.name).sort()).toEqual([
+      ...['backup', 'cache', 'metadata', 'pipelines'].map((c): unknown => expect.stringMatching(new RegExp(`^metadata-db-${c}-generator-[0-9a-f]{8}$`))),
+      'mysql', expect.stringMatching(GENERATOR), expect.stringMatching(/^mysql-users-[0-9a-f]{8}$/),
+    ]);
     for (const o of mysqlPods) {
       const pod = (o.manifest as unknown as Pod).spec.template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
       for (const c of pod.containers) {
         expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
       }
-      expect(pod.automountServiceAccountToken).toBe(o.manifest.kind === 'Job');
+      // Only the generators call the API; the users Job talks to the database alone.
+      expect(pod.automountServiceAccountToken).toBe(o.manifest.kind === 'Job' && !o.manifest.metadata.name.startsWith('mysql-users-'));
     }
   });
 

@@ -223,11 +223,13 @@ describe('Kubeflow Pipelines backend core (MySQL, in-cluster SeaweedFS)', () => 
     const c = apiContainer(s);
     const secretRefs = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => `${e.name}=${e.valueFrom?.secretKeyRef?.name}/${e.valueFrom?.secretKeyRef?.key}`);
     expect(secretRefs.sort()).toEqual([
-      'DBCONFIG_MYSQLCONFIG_PASSWORD=mysql-secret/password', 'DBCONFIG_MYSQLCONFIG_USER=mysql-secret/username',
-      'DBCONFIG_PASSWORD=mysql-secret/password', 'DBCONFIG_USER=mysql-secret/username',
+      'DBCONFIG_MYSQLCONFIG_PASSWORD=metadata-db-pipelines/password', 'DBCONFIG_MYSQLCONFIG_USER=metadata-db-pipelines/username',
+      'DBCONFIG_PASSWORD=metadata-db-pipelines/password', 'DBCONFIG_USER=metadata-db-pipelines/username',
       'OBJECTSTORECONFIG_ACCESSKEY=mlpipeline-minio-artifact/accesskey', 'OBJECTSTORECONFIG_SECRETACCESSKEY=mlpipeline-minio-artifact/secretkey',
     ]);
-    expect(database.credentials.secretName).toBe('mysql-secret');
+    // The API server connects as its own user, never as root.
+    expect(database.credentialsFor('pipelines').secretName).toBe('metadata-db-pipelines');
+    expect(database.adminCredentials?.secretName).toBe('mysql-secret');
     const text = JSON.stringify(s.objects.map((o) => o.manifest));
     for (const literal of ['minio123', '"minio"']) expect(text).not.toContain(literal);
   });
@@ -398,7 +400,7 @@ describe('variants', () => {
     expect(envOf(c, 'DBDRIVERNAME')?.valueFrom?.configMapKeyRef).toEqual({ name: 'pipeline-install-config', key: 'dbType' });
     expect(envOf(c, 'DBCONFIG_POSTGRESQLCONFIG_HOST')?.valueFrom?.configMapKeyRef).toEqual({ name: 'pipeline-install-config', key: 'postgresHost' });
     expect(envOf(c, 'DBCONFIG_POSTGRESQLCONFIG_PORT')?.valueFrom?.configMapKeyRef).toEqual({ name: 'pipeline-install-config', key: 'postgresPort' });
-    expect(envOf(c, 'DBCONFIG_POSTGRESQLCONFIG_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'postgres-secret-extended', key: 'password' });
+    expect(envOf(c, 'DBCONFIG_POSTGRESQLCONFIG_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: 'metadata-db-pipelines', key: 'password' });
     expect((c.env ?? []).filter((e) => e.name.startsWith('DBCONFIG_MYSQLCONFIG') || ['DBCONFIG_USER', 'DBCONFIG_HOST'].includes(e.name))).toEqual([]);
     expect(deployment(s, 'ml-pipeline').spec.template.spec.initContainers?.[0].env?.map((e) => e.valueFrom?.configMapKeyRef?.key)).toEqual(['postgresHost', 'postgresPort']);
     expect(policy(s, 'ml-pipeline-to-postgres').spec.egress?.[0].ports.map((p) => p.port)).toEqual([5432]);

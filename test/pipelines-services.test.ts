@@ -273,13 +273,13 @@ describe('Pipelines services (ML Metadata, UI, visualization, viewer controller,
     expect(grpc.MYSQL_HOST.value).toBe('mysql.kubeflow.svc.cluster.local');
     expect(grpc.MYSQL_PORT.value).toBe('3306');
     expect(grpc.MYSQL_DATABASE.value).toBe('metadb');
-    expect(grpc.DBCONFIG_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'mysql-secret', key: 'password' } });
+    expect(grpc.DBCONFIG_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'metadata-db-metadata', key: 'password' } });
     expect(env(container(s, 'metadata-grpc-deployment', 'wait-for-database'))).toMatchObject({
       WAIT_HOST: { value: 'mysql.kubeflow.svc.cluster.local' }, WAIT_PORT: { value: '3306' },
     });
     const cache = env(container(s, 'cache-server'));
     expect([cache.DBCONFIG_HOST_NAME.value, cache.DBCONFIG_PORT.value, cache.DBCONFIG_DB_NAME.value]).toEqual(['mysql.kubeflow.svc.cluster.local', '3306', 'cachedb']);
-    expect(cache.DBCONFIG_USER.valueFrom).toEqual({ secretKeyRef: { name: 'mysql-secret', key: 'username' } });
+    expect(cache.DBCONFIG_USER.valueFrom).toEqual({ secretKeyRef: { name: 'metadata-db-cache', key: 'username' } });
     expect(container(s, 'cache-server').args?.at(-1)).toBe('--db_extra_params={"tls":"false"}');
   });
 
@@ -340,7 +340,7 @@ describe('Pipelines services (ML Metadata, UI, visualization, viewer controller,
     expect(webhook?.spec).toMatchObject({ policyTypes: ['Ingress'], podSelector: { matchLabels: { 'app.kubernetes.io/name': 'cache-server' } } });
     expect(JSON.stringify(webhook?.spec.ingress)).toBe('[{"from":[{"ipBlock":{"cidr":"192.0.2.0/24"}}],"ports":[{"port":8443,"protocol":"TCP"}]}]');
     // Nothing else: no policy names a peer these parts do not talk to (the visualization server opens none itself).
-    const mineNames = [...all.keys()].filter((n) => !['default-deny', 'allow-dns'].includes(n) && !/generator|create-bucket/.test(n));
+    const mineNames = [...all.keys()].filter((n) => !['default-deny', 'allow-dns'].includes(n) && !/generator|create-bucket|mysql-users/.test(n));
     expect(mineNames.filter((n) => n.startsWith('ml-pipeline-visualizationserver'))).toEqual([]);
     expect(mineNames.length).toBe(expected.length * 2 + 5 + 1);
   });
@@ -449,7 +449,7 @@ describe('data-layer variants', () => {
     const grpc = container(s, 'metadata-grpc-deployment', 'container');
     expect(grpc.args).toContain('--postgres_config_host=postgres-service.kubeflow.svc.cluster.local');
     expect(grpc.envFrom).toEqual([{ configMapRef: { name: 'metadata-grpc-configmap' } }]);
-    expect(env(grpc).POSTGRES_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'postgres-secret-extended', key: 'password' } });
+    expect(env(grpc).POSTGRES_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: 'metadata-db-metadata', key: 'password' } });
     expect(env(grpc).POSTGRES_DBNAME.value).toBe('metadb');
     expect(s.objects.some((o) => /cache/.test(o.manifest.metadata.name) && o.manifest.kind === 'Deployment')).toBe(false);
     expect(policies(s).get('postgres-from-metadata-grpc-deployment')).toBeDefined();

@@ -100,7 +100,8 @@ describe('in-cluster PostgreSQL', () => {
     expect(db.engine).toBe('postgresql');
     expect(db.host).toBe('postgres-service.kubeflow.svc.cluster.local');
     expect(db.port).toBe(5432);
-    expect(db.credentials).toEqual({ secretName: 'postgres-secret-extended', usernameKey: 'username', passwordKey: 'password' });
+    expect(db.adminCredentials).toEqual({ secretName: 'postgres-secret-extended', usernameKey: 'username', passwordKey: 'password' });
+    expect(db.credentialsFor('metadata')).toEqual({ secretName: 'metadata-db-metadata', usernameKey: 'username', passwordKey: 'password' });
     expect(db.tls).toEqual({ mode: 'disabled' });
     expect(db.inCluster).toBe(true);
     expect(db.databaseNames).toEqual({ pipelines: 'mlpipeline', metadata: 'metadb', cache: 'cachedb', katib: 'katib' });

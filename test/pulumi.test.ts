@@ -156,7 +156,7 @@ describe.each([false, true])('Pulumi program (preview: %s)', (preview) => {
     expect(registered).toEqual([]);
 
     expect((await program.program('local', stackConfig({}), path.join(ROOT, 'overlays'))).waves).toEqual([
-      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-certificates', '06-controllers', '07-storage-init',
+      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-databases', '06-database-users', '07-certificates', '08-controllers', '09-storage-init',
     ]);
     // kfkit:env names another overlay than the stack's name.
     expect((await program.program('dev', stackConfig({ env: 'onprem' }))).waves).toContain('04-gpu');

@@ -22,7 +22,7 @@ describe('local stack synthesis', () => {
 
   test('waves are numbered folders in install order, each with its kustomization', () => {
     expect(synthesized.waves.map((w) => w.dir)).toEqual([
-      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-certificates', '06-controllers', '07-storage-init',
+      '00-crds', '01-namespaces', '02-isolation', '03-cluster', '04-credentials', '05-databases', '06-database-users', '07-certificates', '08-controllers', '09-storage-init',
     ]);
     const root = YAML.parse(files.get('kustomization.yaml') as string);
     expect(root.resources).toEqual(synthesized.waves.map((w) => w.dir));
@@ -85,12 +85,15 @@ describe('local stack synthesis', () => {
     // CRDs are Established before anything else is applied.
     expect(at(/wait --for=condition=Established crd\/workflows\.argoproj\.io --timeout=300s$/)).toBeLessThan(applyOf('01-namespaces'));
     // Credentials exist before the database and the servers start (one-shot Jobs are named after their spec).
-    expect(at(/wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=300s$/)).toBeLessThan(applyOf('06-controllers'));
+    expect(at(/wait -n kubeflow --for=condition=Complete job\/mysql-secret-generator-[0-9a-f]{8} --timeout=300s$/)).toBeLessThan(applyOf('05-databases'));
+    // The database serves, then its users exist, before any consumer starts.
+    expect(at(/rollout status -n kubeflow statefulset\/mysql/)).toBeLessThan(applyOf('06-database-users'));
+    expect(at(/wait -n kubeflow --for=condition=Complete job\/mysql-users-[0-9a-f]{8} --timeout=300s$/)).toBeLessThan(applyOf('08-controllers'));
     // The cache webhook's certificate is issued (by the deployer) before cache-server mounts it.
-    expect(at(/rollout status -n kubeflow deployment\/cache-deployer-deployment/)).toBeLessThan(applyOf('06-controllers'));
+    expect(at(/rollout status -n kubeflow deployment\/cache-deployer-deployment/)).toBeLessThan(applyOf('08-controllers'));
     // Servers are rolled out before the bucket is created through the S3 API.
-    expect(at(/rollout status -n kubeflow statefulset\/seaweedfs/)).toBeLessThan(applyOf('07-storage-init'));
-    expect(at(/rollout status -n kubeflow deployment\/ml-pipeline --timeout=300s$/)).toBeGreaterThan(applyOf('06-controllers'));
+    expect(at(/rollout status -n kubeflow statefulset\/seaweedfs/)).toBeLessThan(applyOf('09-storage-init'));
+    expect(at(/rollout status -n kubeflow deployment\/ml-pipeline --timeout=300s$/)).toBeGreaterThan(applyOf('08-controllers'));
     expect(at(/wait -n kubeflow --for=condition=Complete job\/seaweedfs-create-bucket-[0-9a-f]{8}/)).toBe(steps.length - 1);
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CERT_MANAGER_MIN_VERSION } from '../core/cert-manager';
 import { issuerInCluster } from '../core/mesh';
 import { databaseConsumerIssues, installedDatabaseConsumers, KATIB_DB_CONSUMER } from '../core/database-consumers';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId } from '../core/database-users';
 import { advertisesGpus, GPU_POOL_LABEL, nodeSelectorIssues, selectorCovers } from '../core/gpu';
 import { labelKeyProblem, labelValueProblem } from '../core/labels';
 import { cronProblem } from './cron';
@@ -76,6 +77,14 @@ const databaseNamesSchema = z.strictObject({
   metadata: dnsLabel('database name').default('metadb').meta({ description: 'ML Metadata database. Default: metadb.' }),
   cache: dnsLabel('database name').default('cachedb').meta({ description: 'Pipeline cache database. Default: cachedb.' }),
   katib: dnsLabel('database name').default('katib').meta({ description: 'Katib database. Default: katib.' }),
+}).superRefine((n, ctx) => {
+  // Each consumer owns its database as its own user: two consumers on one database would share it.
+  const seen = new Map<string, string>();
+  for (const key of ['pipelines', 'metadata', 'cache', 'katib'] as const) {
+    const first = seen.get(n[key]);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `"${n[key]}" is already the ${first} database; each consumer needs a database of its own` });
+    else seen.set(n[key], key);
+  }
 }).prefault({});
 
 const engine = z.enum(['mysql', 'postgresql']);
@@ -89,17 +98,27 @@ const inClusterDatabaseSchema = z.strictObject({
   names: databaseNamesSchema,
 });
 
+const credentialsSecretSchema = z.strictObject({
+  name: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace (created by you or External Secrets).' }),
+  usernameKey: z.string().min(1).default('username'),
+  passwordKey: z.string().min(1).default('password'),
+});
+
 const externalDatabaseSchema = z.strictObject({
   type: z.literal('external').meta({ description: 'A database kfkit does not run (RDS, Cloud SQL, an existing server).' }),
   engine: engine.meta({ description: 'mysql or postgresql (required).' }),
   host: hostname.meta({ description: 'Host name of the server (required).' }),
   port: port.optional().meta({ description: 'Port. Default: 3306 (mysql) or 5432 (postgresql).' }),
   ...egressFields('the database server (its consumers\' egress to its port)', 'RDS: the VPC\'s CIDR, which the AWS cloud stack exports; a server: its address as a /32'),
-  credentialsSecret: z.strictObject({
-    name: dnsLabel('Secret name').meta({ description: 'Existing Secret in the platform namespace (created by you or External Secrets).' }),
-    usernameKey: z.string().min(1).default('username'),
-    passwordKey: z.string().min(1).default('password'),
-  }).meta({ description: 'Where consumers read the credentials (required). kfkit never sees the values.' }),
+  credentialsSecret: credentialsSecretSchema.meta({
+    description: 'Where consumers read the credentials (required), unless users gives one its own. kfkit never sees the values.',
+  }),
+  users: z.strictObject(Object.fromEntries(DATABASE_CONSUMER_IDS.map((c) => [c, credentialsSecretSchema.optional().meta({
+    description: `Secret of ${c}'s own user (grants: docs/database-users.md). Default: credentialsSecret.`,
+  })])) as Record<DatabaseConsumerId, z.ZodOptional<typeof credentialsSecretSchema>>).prefault({}).meta({
+    description: 'One credentials Secret per consumer (pipelines, metadata, cache, katib, backup), each a user with rights on its own database '
+      + 'only — what kfkit does itself in the cluster. A consumer not listed uses credentialsSecret. Default: none.',
+  }),
   tls: z.strictObject({
     mode: z.enum(['disabled', 'required', 'verify-ca', 'verify-full'])
       .meta({ description: 'TLS mode consumers use (required: a deliberate choice, checked against what each consumer supports).' }),

@@ -1,3 +1,4 @@
+import type { DatabaseConsumerId } from './database-users';
 import { NetworkPeer } from './network';
 
 /** SQL dialect a database speaks. */
@@ -48,8 +49,16 @@ export interface IDatabase {
   /** Host name consumers connect to. */
   readonly host: string;
   readonly port: number;
-  /** Credentials Secret (in the consumers' namespace). */
-  readonly credentials: SecretKeyPair;
+  /**
+   * The credentials Secret (in the consumers' namespace) of one consumer: its own user, with rights on its own
+   * database only (in-cluster: generated; external: what the admins give per consumer).
+   */
+  credentialsFor(consumer: DatabaseConsumerId): SecretKeyPair;
+  /**
+   * The administrator's credentials (root, the superuser), for one-shot administrative Jobs only (creating the users,
+   * a restore). `undefined` for a database outside the cluster, whose administrator kfkit never holds.
+   */
+  readonly adminCredentials?: SecretKeyPair;
   readonly tls: DatabaseTls;
   readonly databaseNames: DatabaseNames;
   /** Whether the database runs in the cluster (then backups and network policies apply). */

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { IArtifactStore } from '../../core/artifact-store';
 import { KfkitContext } from '../../core/context';
-import { DatabaseEngine, DatabaseTlsMode, IDatabase } from '../../core/database';
+import { DatabaseEngine, DatabaseTlsMode, IDatabase, SecretKeyPair } from '../../core/database';
 import { ComponentIdentity, selectorLabels, standardLabels } from '../../core/labels';
 import { NetworkPeer } from '../../core/network';
 import { serviceAccountWithRole } from '../../core/rbac';
@@ -139,9 +139,9 @@ function resolve(what: string, props: BackupStorageProps): Resolved {
 }
 
 /** Environment, volumes and mounts of the database client container. */
-function databaseClient(r: Resolved): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+function databaseClient(r: Resolved, as: SecretKeyPair): { env: k8s.EnvVar[]; volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
   const db = r.database;
-  const { secretName, usernameKey, passwordKey } = db.credentials;
+  const { secretName, usernameKey, passwordKey } = as;
   const user = { valueFrom: { secretKeyRef: { name: secretName, key: usernameKey } } };
   const password = { valueFrom: { secretKeyRef: { name: secretName, key: passwordKey } } };
   const ca = db.tls.mode !== 'disabled' && db.tls.caSecret ? `${CA_DIR}/ca.crt` : undefined;
@@ -188,7 +188,7 @@ interface Step {
  * Builds the ServiceAccount, network paths and pod template shared by backup and restore: `first` runs as the init
  * container, `second` only once it succeeded.
  */
-function workload(scope: Construct, r: Resolved, name: string, first: Step, second: Step): {
+function workload(scope: Construct, r: Resolved, name: string, as: SecretKeyPair, first: Step, second: Step): {
   labels: Record<string, string>; template: k8s.PodTemplateSpec; peer: NetworkPeer;
 } {
   const ctx = KfkitContext.of(scope);
@@ -201,7 +201,7 @@ function workload(scope: Construct, r: Resolved, name: string, first: Step, seco
   r.database.allowFrom(peer);
   r.store.allowFrom(peer);
 
-  const client = databaseClient(r);
+  const client = databaseClient(r, as);
   const s3 = s3Env(r.location);
   const scratch: k8s.VolumeMount[] = [{ name: 'backup', mountPath: BACKUP_DIR }, { name: 'tmp', mountPath: '/tmp' }];
   const container = (step: Step): ContainerProps => step.kind === 'database'
@@ -249,7 +249,7 @@ function workload(scope: Construct, r: Resolved, name: string, first: Step, seco
  *    backups, never the one just written, never the newest, and nothing unless the listing shows the new backup and
  *    the pod's clock agrees with the store's (the time of the upload) to within an hour.
  *
- * Credentials: the database password by `secretKeyRef` from `database.credentials`; store keys by `secretKeyRef`
+ * Credentials: the backup user's password by `secretKeyRef` (`database.credentialsFor('backup')`: read-only); store keys by `secretKeyRef`
  * from the store's Secret, or, with IRSA, none at all — the ServiceAccount carries the role annotation. The pod is
  * restricted, read-only, runs as `nobody`, mounts no API token, and reaches only the database and the store
  * (`allowFrom`). Managed databases are refused: their service backs them up.
@@ -276,7 +276,7 @@ export class DatabaseBackup extends Construct {
       throw new Error(`DatabaseBackup: retentionDays ${this.retentionDays} must be a whole number of days from 1 to 3650`);
     }
     this.location = r.location;
-    const w = workload(this, r, BACKUP_NAME,
+    const w = workload(this, r, BACKUP_NAME, r.database.credentialsFor('backup'),
       { name: 'dump', kind: 'database', script: dumpScript(r.database.engine), env: [] },
       {
         name: 'upload',
@@ -335,7 +335,10 @@ export class DatabaseRestore extends Construct {
     this.backup = parseBackupReference(r.location.prefix, props.from);
     this.jobName = `${RESTORE_NAME}-${this.backup.timestamp.toLowerCase()}`;
     const key = { name: 'BACKUP_OBJECT_KEY', value: this.backup.key };
-    const w = workload(this, r, RESTORE_NAME,
+    // A restore replaces whole databases: the administrator's one-shot work, like creating the users.
+    const admin = r.database.adminCredentials;
+    if (admin === undefined) throw new Error(`DatabaseRestore: the ${r.database.engine} database at ${r.database.host} has no administrator credentials kfkit holds`);
+    const w = workload(this, r, RESTORE_NAME, admin,
       { name: 'download', kind: 's3', script: DOWNLOAD_SCRIPT, env: [key] },
       { name: 'load', kind: 'database', script: loadScript(r.database.engine), env: [key] });
     this.peer = w.peer;

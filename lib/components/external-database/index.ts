@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { KfkitContext } from '../../core/context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from '../../core/database';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId } from '../../core/database-users';
 import { addressRulesFor, allowEgressToAddresses, checkedCidrs, NetworkPeer } from '../../core/network';
 
 /** Props of {@link ExternalDatabase}. */
@@ -17,8 +18,17 @@ export interface ExternalDatabaseProps {
    * `0.0.0.0/0` opens every address: give it only on purpose.
    */
   readonly cidrs: readonly string[];
-  /** The existing Secret with the credentials (created by an admin or External Secrets; kfkit never sees values). */
+  /**
+   * The existing Secret with the credentials every consumer uses unless {@link consumerCredentials} gives it its own
+   * (created by an admin or External Secrets; kfkit never sees values).
+   */
   readonly credentials: SecretKeyPair;
+  /**
+   * A Secret per consumer: its own user, with the grants `docs/database-users.md` lists (one database each; the backup
+   * reads them all). A consumer not listed uses {@link credentials}.
+   * @default - none: every consumer uses {@link credentials}
+   */
+  readonly consumerCredentials?: Readonly<Partial<Record<DatabaseConsumerId, SecretKeyPair>>>;
   /** TLS consumers use. @default - verify-full against system roots */
   readonly tls?: DatabaseTls;
   /** Database names. @default - upstream's */
@@ -37,7 +47,9 @@ export class ExternalDatabase extends Construct implements IDatabase {
   public readonly engine: DatabaseEngine;
   public readonly host: string;
   public readonly port: number;
+  /** The shared credentials Secret (consumers without one of their own). */
   public readonly credentials: SecretKeyPair;
+  private readonly perConsumer: Readonly<Partial<Record<DatabaseConsumerId, SecretKeyPair>>>;
   public readonly tls: DatabaseTls;
   public readonly databaseNames: DatabaseNames;
   public readonly inCluster = false;
@@ -51,6 +63,7 @@ export class ExternalDatabase extends Construct implements IDatabase {
     this.host = props.host;
     this.port = props.port ?? DEFAULT_PORT[props.engine];
     this.credentials = props.credentials;
+    this.perConsumer = props.consumerCredentials ?? {};
     this.tls = props.tls ?? { mode: 'verify-full' };
     this.databaseNames = props.databaseNames ?? UPSTREAM_DATABASE_NAMES;
     this.cidrs = checkedCidrs(`ExternalDatabase ${props.host}: cidrs`, props.cidrs);
@@ -60,6 +73,14 @@ export class ExternalDatabase extends Construct implements IDatabase {
       keys: [props.credentials.usernameKey, props.credentials.passwordKey],
       reason: `credentials of the external ${props.engine} database ${props.host} (keys ${props.credentials.usernameKey}, ${props.credentials.passwordKey})`,
     });
+    for (const consumer of DATABASE_CONSUMER_IDS) {
+      const c = this.perConsumer[consumer];
+      if (c === undefined) continue;
+      ctx.addExternalObject({
+        apiVersion: 'v1', kind: 'Secret', namespace: props.namespace, name: c.secretName, keys: [c.usernameKey, c.passwordKey],
+        reason: `credentials of ${consumer}'s own user on the external ${props.engine} database ${props.host} (keys ${c.usernameKey}, ${c.passwordKey})`,
+      });
+    }
     // The CA may live in the credentials Secret: declaring it again adds its key to that Secret's.
     if (this.tls.caSecret) {
       ctx.addExternalObject({
@@ -67,6 +88,11 @@ export class ExternalDatabase extends Construct implements IDatabase {
         reason: `CA bundle (key ${this.tls.caSecret.key}) of the external database ${props.host}`,
       });
     }
+  }
+
+  /** The Secret of `consumer`'s own user, or the shared one. */
+  public credentialsFor(consumer: DatabaseConsumerId): SecretKeyPair {
+    return this.perConsumer[consumer] ?? this.credentials;
   }
 
   public allowFrom(client: NetworkPeer): void {

@@ -283,15 +283,15 @@ export class Katib extends Construct implements IProfileExtension {
   /** The DB manager on the platform's database, as upstream's `katib-external-db` install configures it. */
   private dbManager(ns: string, identity: ComponentIdentity, db: IDatabase, budget: ResourceBudget): void {
     const scope = new Construct(this, 'DbManager');
-    const secret = (key: string): k8s.EnvVarSource => ({ secretKeyRef: { name: db.credentials.secretName, key } });
+    const secret = (key: string): k8s.EnvVarSource => ({ secretKeyRef: { name: db.credentialsFor('katib').secretName, key } });
     const value = (name: string, v: string): k8s.EnvVar => ({ name, value: v });
     const mysql = db.engine === 'mysql';
     const prefix = mysql ? 'KATIB_MYSQL_DB' : 'KATIB_POSTGRESQL_DB';
     const ca = db.tls.caSecret;
     const env: k8s.EnvVar[] = [
       value('DB_NAME', mysql ? 'mysql' : 'postgres'),
-      { name: 'DB_USER', valueFrom: secret(db.credentials.usernameKey) },
-      { name: 'DB_PASSWORD', valueFrom: secret(db.credentials.passwordKey) },
+      { name: 'DB_USER', valueFrom: secret(db.credentialsFor('katib').usernameKey) },
+      { name: 'DB_PASSWORD', valueFrom: secret(db.credentialsFor('katib').passwordKey) },
       value(`${prefix}_HOST`, db.host),
       value(`${prefix}_PORT`, String(db.port)),
       value(`${prefix}_DATABASE`, db.databaseNames.katib),

@@ -26,6 +26,9 @@ const MYSQL_UID = 999;
  * kubeflow/pipelines platform-agnostic install: same names (`mysql` Service and ServiceAccount, `mysql-pv-claim`,
  * `mysql-secret` with `username`/`password`), image and server arguments.
  *
+ * Consumers never connect as root: each has its own user and Secret ({@link InClusterDatabase.credentialsFor}),
+ * created by a one-shot Job that alone reads `mysql-secret`.
+ *
  * Differences from upstream, on purpose: a StatefulSet instead of a Deployment (never two mysqld on one data
  * directory during a rollout); a root password generated in the cluster by a {@link GeneratedSecret} instead of an
  * empty one; a restricted, read-only pod running as the image's `mysql` user; probes; requests and limits; a
@@ -35,7 +38,7 @@ export class MysqlDatabase extends InClusterDatabase {
   public readonly engine: DatabaseEngine = 'mysql';
   public readonly host: string;
   public readonly port = PORT;
-  public readonly credentials: SecretKeyPair;
+  public readonly adminCredentials: SecretKeyPair;
 
   public constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id, props, { name: 'mysql', image: 'mysql' });
@@ -50,7 +53,7 @@ export class MysqlDatabase extends InClusterDatabase {
       identity,
       keys: { username: { literal: 'root' }, password: { randomBytes: 24 } },
     });
-    this.credentials = { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' };
+    this.adminCredentials = { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' };
 
     const ping = { exec: { command: ['mysqladmin', 'ping', '--host=127.0.0.1', '--silent'] } };
     singleInstanceServer(this, {
@@ -85,6 +88,13 @@ export class MysqlDatabase extends InClusterDatabase {
           { name: 'tmp', emptyDir: {} },
         ],
       },
+    });
+    this.createUsers('mysql', {
+      credentials: this.adminCredentials,
+      env: [{ name: 'MYSQL_PWD', valueFrom: { secretKeyRef: { name: secret.secretName, key: 'password' } } }],
+      command: `mysql --protocol=TCP --host=${this.host} --port=${PORT} --user=root --batch`,
+      user: MYSQL_UID,
+      serviceAccountName: 'mysql',
     });
   }
 }

@@ -146,7 +146,7 @@ export class PipelinesApiServer extends Construct {
     this.grpc = { serviceName: API_SERVER.name, servicePort: API_SERVER.grpcPort, peer: this.peer, podPort: API_SERVER.grpcPort };
 
     const fromConfig = (key: string): k8s.EnvVarSource => ({ configMapKeyRef: { name: config.name, key } });
-    const fromDbSecret = (key: string): k8s.EnvVarSource => ({ secretKeyRef: { name: database.credentials.secretName, key } });
+    const fromDbSecret = (key: string): k8s.EnvVarSource => ({ secretKeyRef: { name: database.credentialsFor('pipelines').secretName, key } });
     const cfg = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: fromConfig(key) });
     const value = (name: string, v: string): k8s.EnvVar => ({ name, value: v });
     const k = config.keys;
@@ -173,7 +173,7 @@ export class PipelinesApiServer extends Construct {
       ];
     }
 
-    const { usernameKey, passwordKey } = database.credentials;
+    const { usernameKey, passwordKey } = database.credentialsFor('pipelines');
     const databaseEnv: k8s.EnvVar[] = engine === 'mysql'
       ? [
         // Upstream's "relic variables", kept as upstream has them.

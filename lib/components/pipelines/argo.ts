@@ -192,9 +192,12 @@ const ARGO_AGGREGATES: readonly { readonly role: 'admin' | 'edit' | 'view'; read
   { role: 'view', resources: [...ARGO_RESOURCES, 'workflowtaskresults', 'workflowtaskresults/finalizers'], verbs: ['get', 'list', 'watch'] },
 ];
 
-/** The permissions of pipeline run pods (upstream: Role `pipeline-runner`, kubeflow/pipelines base/pipeline). */
+/**
+ * The permissions of pipeline run pods (upstream: Role `pipeline-runner`, kubeflow/pipelines base/pipeline), with
+ * `secrets` `get` narrowed by {@link runnerRules} to the artifact store's key Secret: upstream's Role reads every Secret
+ * of the namespace (the database administrator's among them).
+ */
 const RUNNER_RULES: readonly k8s.PolicyRule[] = [
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'watch', 'list'] },
   { apiGroups: [''], resources: ['persistentvolumes', 'persistentvolumeclaims'], verbs: ['*'] },
   { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['create', 'delete', 'get'] },
@@ -207,6 +210,17 @@ const RUNNER_RULES: readonly k8s.PolicyRule[] = [
   { apiGroups: ['argoproj.io'], resources: ['workflowtaskresults'], verbs: ['create', 'patch'] },
   { apiGroups: ['mlflow.kubeflow.org'], resources: ['experiments'], verbs: ['get', 'list', 'create', 'update'] },
 ];
+
+/**
+ * {@link RUNNER_RULES} with the one Secret runs read (the launcher's and Argo's artifact keys), by name; none with a
+ * cloud identity (IRSA, Workload Identity), where the SDK needs no Secret.
+ */
+function runnerRules(credentials: ArtifactCredentials): k8s.PolicyRule[] {
+  return [
+    ...(credentials.type === 'secret' ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: [credentials.secretName] }] : []),
+    ...RUNNER_RULES,
+  ];
+}
 
 function plainResources(budget: ResourceBudget): ArgoExecutor['resources'] {
   return {
@@ -402,7 +416,7 @@ export class ArgoWorkflowController extends Construct {
       annotations: props.store.serviceAccountAnnotations(),
       // Run pods call the Kubernetes API (Argo's executor writes task results; KFP's driver and launcher read and create objects).
       automountServiceAccountToken: true,
-      rules: RUNNER_RULES,
+      rules: runnerRules(props.store.credentials),
       roleBindingName: `${RUNNER}-binding`,
     });
     props.store.allowFrom(this.runsPeer);

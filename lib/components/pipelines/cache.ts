@@ -139,7 +139,7 @@ export class PipelinesCache extends Construct {
       ports: [{ port: 443, targetPort: k8s.IntOrString.fromString('webhook-api'), protocol: 'TCP' }],
     });
     const installConfig = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { configMapKeyRef: { name: PIPELINE_INSTALL_CONFIG, key } } });
-    const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentials.secretName, key } } });
+    const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentialsFor('cache').secretName, key } } });
     deployment(this, {
       namespace: ns,
       identity,
@@ -175,8 +175,8 @@ export class PipelinesCache extends Construct {
             { name: 'DBCONFIG_DB_NAME', value: db.databaseNames.cache },
             { name: 'DBCONFIG_HOST_NAME', value: db.host },
             { name: 'DBCONFIG_PORT', value: String(db.port) },
-            secret('DBCONFIG_USER', db.credentials.usernameKey),
-            secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
+            secret('DBCONFIG_USER', db.credentialsFor('cache').usernameKey),
+            secret('DBCONFIG_PASSWORD', db.credentialsFor('cache').passwordKey),
             watchedNamespace('NAMESPACE_TO_WATCH', props.mode),
             { name: 'WEBHOOK_PORT', value: String(WEBHOOK_PORT) },
           ],

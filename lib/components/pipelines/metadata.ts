@@ -188,7 +188,7 @@ export class MetadataService extends Construct {
     serviceAccountWithRole(this, { name: GRPC_SA, namespace: ns, labels: standardLabels(identity), automountServiceAccountToken: false });
     clusterIpService(this, { name: GRPC_SERVICE, namespace: ns, identity, ports: [{ name: 'grpc-api', port: GRPC_PORT, protocol: 'TCP' }] });
 
-    const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentials.secretName, key } } });
+    const secret = (name: string, key: string): k8s.EnvVar => ({ name, valueFrom: { secretKeyRef: { name: db.credentialsFor('metadata').secretName, key } } });
     const tcp = { tcpSocket: { port: k8s.IntOrString.fromString('grpc-api') }, initialDelaySeconds: 3, periodSeconds: 5, timeoutSeconds: 2 };
     const volumes: k8s.Volume[] = [{ name: 'tmp', emptyDir: {} }];
     const mounts: k8s.VolumeMount[] = [{ name: 'tmp', mountPath: '/tmp' }];
@@ -202,8 +202,8 @@ export class MetadataService extends Construct {
       env = [
         { name: 'POSTGRES_PORT', value: String(db.port) },
         { name: 'POSTGRES_DBNAME', value: db.databaseNames.metadata },
-        secret('POSTGRES_USER', db.credentials.usernameKey),
-        secret('POSTGRES_PASSWORD', db.credentials.passwordKey),
+        secret('POSTGRES_USER', db.credentialsFor('metadata').usernameKey),
+        secret('POSTGRES_PASSWORD', db.credentialsFor('metadata').passwordKey),
       ];
       envFrom = [{ configMapRef: { name: METADATA_GRPC_CONFIG } }];
       args = [
@@ -218,8 +218,8 @@ export class MetadataService extends Construct {
       ];
     } else {
       env = [
-        secret('DBCONFIG_USER', db.credentials.usernameKey),
-        secret('DBCONFIG_PASSWORD', db.credentials.passwordKey),
+        secret('DBCONFIG_USER', db.credentialsFor('metadata').usernameKey),
+        secret('DBCONFIG_PASSWORD', db.credentialsFor('metadata').passwordKey),
         { name: 'MYSQL_DATABASE', value: db.databaseNames.metadata },
         { name: 'MYSQL_HOST', value: db.host },
         { name: 'MYSQL_PORT', value: String(db.port) },

@@ -45,6 +45,9 @@ const NAMES = {
  * volume, database `postgres`, superuser `user` whose password the server reads from `postgres-secret`
  * (`root_password`) and clients from `postgres-secret-extended` (`username`, `password`).
  *
+ * Consumers never connect as the superuser: each has its own role and Secret ({@link InClusterDatabase.credentialsFor}),
+ * created by a one-shot Job that alone reads the superuser's password.
+ *
  * Differences from upstream, on purpose: a StatefulSet instead of a Deployment (never two servers on one data
  * directory); both Secrets generated in the cluster by one {@link GeneratedSecret} Job from one random password
  * (upstream commits fixed values), so they cannot drift apart; a restricted, read-only pod running as the image's
@@ -55,8 +58,8 @@ export class PostgresDatabase extends InClusterDatabase {
   public readonly engine: DatabaseEngine = 'postgresql';
   public readonly host: string;
   public readonly port = PORT;
-  /** `postgres-secret-extended` (`username`, `password`): the Secret upstream's clients read. */
-  public readonly credentials: SecretKeyPair;
+  /** `postgres-secret-extended` (`username`, `password`): the superuser, which upstream's clients read; here only the users Job. */
+  public readonly adminCredentials: SecretKeyPair;
 
   public constructor(scope: Construct, id: string, props: PostgresDatabaseProps) {
     super(scope, id, props, { name: NAMES.workload, image: 'postgres' });
@@ -73,7 +76,7 @@ export class PostgresDatabase extends InClusterDatabase {
       keys: { username: { literal: SUPERUSER }, password: { randomBytes: 24 } },
       sharedWith: [{ name: NAMES.serverSecret, keys: { root_password: 'password' } }],
     });
-    this.credentials = { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' };
+    this.adminCredentials = { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' };
 
     // Over TCP on purpose: during first-start initialisation the entrypoint's temporary server listens on the
     // socket only, so the pod turns ready once the real server accepts network connections.
@@ -114,6 +117,19 @@ export class PostgresDatabase extends InClusterDatabase {
           { name: 'tmp', emptyDir: {} },
         ],
       },
+    });
+    this.createUsers('postgresql', {
+      credentials: this.adminCredentials,
+      env: [
+        { name: 'PGHOST', value: this.host },
+        { name: 'PGPORT', value: String(PORT) },
+        { name: 'PGUSER', value: SUPERUSER },
+        { name: 'PGDATABASE', value: 'postgres' },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: NAMES.serverSecret, key: 'root_password' } } },
+      ],
+      command: 'psql -X -q -v ON_ERROR_STOP=1',
+      user: POSTGRES_UID,
+      serviceAccountName: NAMES.serviceAccount,
     });
   }
 }

@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import { App, Chart } from 'cdk8s';
+import { MysqlDatabase } from '../lib/components/mysql';
+import { PostgresDatabase } from '../lib/components/postgresql';
+import { KfkitContext } from '../lib/core/context';
+import { PlatformNamespace } from '../lib/core/namespace';
+import { collect } from '../lib/synth/collect';
+import { DatabaseEngine, UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseUsers, grantSql, withPasswords } from '../lib/core/database-users';
+import { startMariadb, startPostgres, TestServer } from './servers';
+
+/**
+ * The grant SQL kfkit generates, run by the administrator against real servers on loopback; then each consumer, as
+ * its own user: it can do its work in its database, and fails to read (or write) another consumer's.
+ */
+
+const NAMES = UPSTREAM_DATABASE_NAMES;
+const OWN: Readonly<Record<Exclude<DatabaseConsumerId, 'backup'>, string>> = {
+  pipelines: NAMES.pipelines, metadata: NAMES.metadata, cache: NAMES.cache, katib: NAMES.katib,
+};
+const OWNERS = Object.keys(OWN) as (keyof typeof OWN)[];
+/** Passwords with every character that could break out of a string literal. */
+const PASSWORDS: Record<DatabaseConsumerId, string> = {
+  pipelines: 'p1\'; DROP DATABASE metadb; -- \\',
+  metadata: 'm2"`$(reboot)`\\\'',
+  cache: 'c3 ünïcødé {{password-base64:katib}}',
+  katib: 'k4-plain_password',
+  backup: 'b5\\\\x27 OR 1=1',
+};
+
+const DENIED: Record<DatabaseEngine, RegExp> = {
+  mysql: /denied|not allowed/i,
+  postgresql: /permission denied|must be owner|not have CONNECT/i,
+};
+
+function sqlFor(engine: DatabaseEngine, passwords: Record<DatabaseConsumerId, string>): string {
+  return withPasswords(grantSql(engine, databaseUsers(NAMES, DATABASE_CONSUMER_IDS)), passwords);
+}
+
+/** The error output of a statement that must fail. */
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return String((e as { stderr?: Buffer }).stderr ?? e);
+  }
+  throw new Error('the statement succeeded, and it should have been refused');
+}
+
+describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
+  ['mysql', startMariadb],
+  ['postgresql', startPostgres],
+])('%s: one user per consumer', (engine, start) => {
+  let server: TestServer;
+  const started: TestServer[] = [];
+  const as = (c: DatabaseConsumerId, database?: string, password = PASSWORDS[c]) => (sql: string) =>
+    server.run(sql, { user: `kf_${c}`, password, database: database ?? (engine === 'postgresql' ? 'postgres' : undefined) });
+
+  beforeAll(async () => {
+    server = await start();
+    started.push(server);
+    // An earlier install, where everything connected as the administrator: a table it created in mlpipeline.
+    if (engine === 'mysql') server.run('CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.legacy (id INT PRIMARY KEY); INSERT INTO mlpipeline.legacy VALUES (7);');
+    else {
+      server.run('CREATE DATABASE mlpipeline;');
+      server.run('CREATE TABLE legacy (id SERIAL PRIMARY KEY, v INT); INSERT INTO legacy (v) VALUES (7);', { database: 'mlpipeline' });
+    }
+    server.run(sqlFor(engine, PASSWORDS));
+  }, 120_000);
+  afterAll(async () => { for (const running of started) await running.stop(); });
+
+  test.each(OWNERS)('%s works in its own database: create, write, read, migrate what was there', (c) => {
+    const run = as(c, OWN[c]);
+    run('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
+    run('INSERT INTO t VALUES (1, \'ok\')');
+    expect(run('SELECT v FROM t').trim()).toBe('ok');
+    // What the consumers run at start: create the database if it is missing.
+    if (engine === 'mysql') as(c)(`CREATE DATABASE IF NOT EXISTS \`${OWN[c]}\``);
+    if (c === 'pipelines') {
+      run('ALTER TABLE legacy ADD COLUMN note VARCHAR(10)');
+      expect(run('SELECT count(*) FROM legacy').trim()).toBe('1');
+    }
+  });
+
+  test.each(OWNERS)('%s cannot read, write or enter another consumer\'s database', (c) => {
+    for (const other of OWNERS.filter((o) => o !== c)) {
+      const message = engine === 'mysql'
+        ? failure(() => as(c)(`SELECT * FROM \`${OWN[other]}\`.t`))
+        : failure(() => as(c, OWN[other])('SELECT * FROM t'));
+      expect({ c, other, message }).toEqual({ c, other, message: expect.stringMatching(DENIED[engine]) });
+    }
+    expect(failure(() => as(c)('CREATE DATABASE kfkit_extra'))).toMatch(DENIED[engine]);
+  });
+
+  test('the backup reads every consumer\'s database, and writes none', () => {
+    for (const c of OWNERS) {
+      const read = engine === 'mysql' ? as('backup')(`SELECT v FROM \`${OWN[c]}\`.t`) : as('backup', OWN[c])('SELECT v FROM t');
+      expect(read.trim()).toBe('ok');
+      const write = engine === 'mysql' ? `INSERT INTO \`${OWN[c]}\`.t VALUES (2, 'x')` : 'INSERT INTO t VALUES (2, \'x\')';
+      expect(failure(() => as('backup', engine === 'postgresql' ? OWN[c] : undefined)(write))).toMatch(DENIED[engine]);
+    }
+  });
+
+  test('the backup user runs the backup job\'s own dump command to completion', () => {
+    const env = { ...process.env, MYSQL_PWD: PASSWORDS.backup, PGPASSWORD: PASSWORDS.backup };
+    const dbs = Object.values(OWN).sort();
+    // The flags of lib/components/database-backup/scripts.ts (mariadb-dump is MariaDB's mysqldump).
+    const dumps = engine === 'mysql'
+      ? [execFileSync('mariadb-dump', ['--no-defaults', '--protocol=TCP', '-h127.0.0.1', `-P${server.port}`, '-ukf_backup', '--single-transaction', '--quick',
+        '--routines', '--events', '--triggers', '--hex-blob', '--no-tablespaces', '--add-drop-database', '--databases', ...dbs], { env }).toString()]
+      : dbs.map((d) => execFileSync('pg_dump', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'kf_backup', '--create', '--clean', '--if-exists', `--dbname=${d}`], { env }).toString());
+    // The completion lines the backup script checks for (pg_dump may print a \\unrestrict line after its own).
+    for (const dump of dumps) {
+      if (engine === 'mysql') expect(dump.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
+      else expect(dump.split('\n')).toContain('-- PostgreSQL database dump complete');
+    }
+    expect(dumps.join('\n')).toMatch(/INSERT INTO|COPY /);
+  });
+
+  test('no password broke out of its string: every database is still there, no user is an administrator', () => {
+    const databases = engine === 'mysql' ? server.run('SHOW DATABASES') : server.run('SELECT datname FROM pg_database');
+    for (const d of Object.values(OWN)) expect(databases.split('\n')).toContain(d);
+    if (engine === 'postgresql') expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND (rolsuper OR rolcreatedb OR rolcreaterole)')).toBe('');
+    else expect(server.run('SELECT user FROM mysql.user WHERE user LIKE \'kf\\_%\' AND (Super_priv = \'Y\' OR Grant_priv = \'Y\' OR Create_user_priv = \'Y\')')).toBe('');
+  });
+
+  test('run again with a new password, a consumer\'s old one stops working and the new one works; data stays', () => {
+    const rotated = { ...PASSWORDS, katib: 'k4-rotated' };
+    server.run(sqlFor(engine, rotated));
+    expect(failure(() => as('katib', OWN.katib)('SELECT 1'))).toMatch(/denied|authentication failed/i);
+    expect(as('katib', OWN.katib, 'k4-rotated')('SELECT v FROM t').trim()).toBe('ok');
+    // Back, so the other tests' passwords hold whatever the order.
+    server.run(sqlFor(engine, PASSWORDS));
+    expect(as('katib', OWN.katib)('SELECT v FROM t').trim()).toBe('ok');
+  });
+});
+
+/** The users Job as kfkit synthesizes it: its command and environment. */
+/** An environment variable as the Job writes it. */
+interface JobEnv { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }
+
+function usersJob(engine: DatabaseEngine): { command: string[]; env: JobEnv[] } {
+  const app = new App();
+  const chart = new Chart(app, 'kfkit', { disableResourceNameHashes: true });
+  KfkitContext.create(chart, { apiServerCidrs: ['192.0.2.0/24'] });
+  new PlatformNamespace(chart, 'Namespace', { name: 'kubeflow' });
+  if (engine === 'mysql') new MysqlDatabase(chart, 'Db', { namespace: 'kubeflow' });
+  else new PostgresDatabase(chart, 'Db', { namespace: 'kubeflow' });
+  const job = collect(chart).objects.map((o) => o.manifest).find((m) => m.kind === 'Job' && m.metadata.name.includes('-users-'));
+  if (!job) throw new Error('no users Job');
+  const c = (job as unknown as { spec: { template: { spec: { containers: { command: string[]; env: [] }[] } } } }).spec.template.spec.containers[0];
+  return { command: c.command, env: c.env };
+}
+
+describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
+  ['mysql', startMariadb],
+  ['postgresql', startPostgres],
+])('%s: the users Job\'s own program, run as the Job runs it', (engine, start) => {
+  let server: TestServer;
+  const started: TestServer[] = [];
+  beforeAll(async () => {
+    server = await start();
+    started.push(server);
+  }, 120_000);
+  afterAll(async () => { for (const running of started) await running.stop(); });
+
+  test('every consumer\'s password from its Secret reaches its user; the administrator\'s is used for nothing else', () => {
+    const { command, env } = usersJob(engine);
+    expect(command.slice(0, 2)).toEqual(['sh', '-c']);
+    // The Job's environment with this test's values: Secrets resolved, the client pointed at the loopback server.
+    const values: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const e of env) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref === undefined) values[e.name] = e.value ?? '';
+      else if (ref.name.startsWith('metadata-db-')) values[e.name] = PASSWORDS[ref.name.slice('metadata-db-'.length) as DatabaseConsumerId];
+      else values[e.name] = server.adminPassword;
+    }
+    expect(Object.keys(values).filter((k) => k.startsWith('PASSWORD_')).sort()).toEqual(DATABASE_CONSUMER_IDS.map((c) => `PASSWORD_${c}`).sort());
+    if (engine === 'mysql') {
+      expect(values.DB_CLIENT).toMatch(/^mysql --protocol=TCP --host=mysql\.kubeflow\.svc\.cluster\.local --port=3306 --user=root --batch$/);
+      values.DB_CLIENT = `mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port=${server.port} --user=root --batch`;
+    } else {
+      expect(values).toMatchObject({ PGHOST: 'postgres-service.kubeflow.svc.cluster.local', PGUSER: 'user', PGDATABASE: 'postgres' });
+      Object.assign(values, { PGHOST: '127.0.0.1', PGPORT: String(server.port) });
+    }
+    const out = execFileSync(command[0], command.slice(1), { env: values }).toString();
+    expect(out).toContain(`database users in place: ${DATABASE_CONSUMER_IDS.join(' ')}`);
+    for (const c of OWNERS) {
+      const run = (sql: string) => server.run(sql, { user: `kf_${c}`, password: PASSWORDS[c], database: OWN[c] });
+      run('CREATE TABLE job_check (id INT)');
+      expect(run('SELECT count(*) FROM job_check').trim()).toBe('0');
+    }
+    // Run again (a re-apply, or a rotation after a Secret changed): the same result, no error.
+    expect(execFileSync(command[0], command.slice(1), { env: values }).toString()).toContain('database users in place');
+  });
+});
