@@ -6,7 +6,7 @@ import { KfkitContext } from '../lib/core/context';
 import { PlatformNamespace } from '../lib/core/namespace';
 import { collect } from '../lib/synth/collect';
 import { DatabaseEngine, UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
-import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseUsers, grantSql, withPasswords } from '../lib/core/database-users';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseUsers, grantSql, retireSql, withPasswords } from '../lib/core/database-users';
 import { startMariadb, startPostgres, TestServer } from './servers';
 
 /**
@@ -33,8 +33,8 @@ const DENIED: Record<DatabaseEngine, RegExp> = {
   postgresql: /permission denied|must be owner|not have CONNECT/i,
 };
 
-function sqlFor(engine: DatabaseEngine, passwords: Record<DatabaseConsumerId, string>): string {
-  return withPasswords(grantSql(engine, databaseUsers(NAMES, DATABASE_CONSUMER_IDS)), passwords);
+function sqlFor(engine: DatabaseEngine, passwords: Record<DatabaseConsumerId, string>, logins: Partial<Record<DatabaseConsumerId, string>> = {}): string {
+  return withPasswords(grantSql(engine, databaseUsers(NAMES, DATABASE_CONSUMER_IDS)), passwords, logins);
 }
 
 /** The error output of a statement that must fail. */
@@ -53,8 +53,8 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
 ])('%s: one user per consumer', (engine, start) => {
   let server: TestServer;
   const started: TestServer[] = [];
-  const as = (c: DatabaseConsumerId, database?: string, password = PASSWORDS[c]) => (sql: string) =>
-    server.run(sql, { user: `kf_${c}`, password, database: database ?? (engine === 'postgresql' ? 'postgres' : undefined) });
+  const as = (c: DatabaseConsumerId, database?: string, password = PASSWORDS[c], login = `kf_${c}_a`) => (sql: string) =>
+    server.run(sql, { user: login, password, database: database ?? (engine === 'postgresql' ? 'postgres' : undefined) });
 
   beforeAll(async () => {
     server = await start();
@@ -106,9 +106,9 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     const dbs = Object.values(OWN).sort();
     // The flags of lib/components/database-backup/scripts.ts (mariadb-dump is MariaDB's mysqldump).
     const dumps = engine === 'mysql'
-      ? [execFileSync('mariadb-dump', ['--no-defaults', '--protocol=TCP', '-h127.0.0.1', `-P${server.port}`, '-ukf_backup', '--single-transaction', '--quick',
+      ? [execFileSync('mariadb-dump', ['--no-defaults', '--protocol=TCP', '-h127.0.0.1', `-P${server.port}`, '-ukf_backup_a', '--single-transaction', '--quick',
         '--routines', '--events', '--triggers', '--hex-blob', '--no-tablespaces', '--add-drop-database', '--databases', ...dbs], { env }).toString()]
-      : dbs.map((d) => execFileSync('pg_dump', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'kf_backup', '--create', '--clean', '--if-exists', `--dbname=${d}`], { env }).toString());
+      : dbs.map((d) => execFileSync('pg_dump', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'kf_backup_a', '--create', '--clean', '--if-exists', `--dbname=${d}`], { env }).toString());
     // The completion lines the backup script checks for (pg_dump may print a \\unrestrict line after its own).
     for (const dump of dumps) {
       if (engine === 'mysql') expect(dump.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
@@ -124,14 +124,38 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     else expect(server.run('SELECT user FROM mysql.user WHERE user LIKE \'kf\\_%\' AND (Super_priv = \'Y\' OR Grant_priv = \'Y\' OR Create_user_priv = \'Y\')')).toBe('');
   });
 
-  test('run again with a new password, a consumer\'s old one stops working and the new one works; data stays', () => {
-    const rotated = { ...PASSWORDS, katib: 'k4-rotated' };
-    server.run(sqlFor(engine, rotated));
-    expect(failure(() => as('katib', OWN.katib)('SELECT 1'))).toMatch(/denied|authentication failed/i);
-    expect(as('katib', OWN.katib, 'k4-rotated')('SELECT v FROM t').trim()).toBe('ok');
-    // Back, so the other tests' passwords hold whatever the order.
+  test('a second login is locked until a rotation moves the Secret to it', () => {
+    expect(failure(() => as('katib', OWN.katib, PASSWORDS.katib, 'kf_katib_b')('SELECT 1'))).toMatch(/denied|authentication failed|not permitted|locked/i);
+  });
+
+  test('rotation without downtime: the old login works until retired, the new one at once, on the same data', () => {
+    const login = (l: 'a' | 'b', password: string) => as('katib', OWN.katib, password, `kf_katib_${l}`);
+    // 1-2. The Secret moves to login b with a new password; the users Job runs.
+    server.run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-rotated' }, { katib: 'kf_katib_b' }));
+    // Pods not yet restarted still connect with a and the old password; restarted ones with b.
+    expect(login('a', PASSWORDS.katib)('SELECT v FROM t').trim()).toBe('ok');
+    expect(login('b', 'k4-rotated')('SELECT v FROM t').trim()).toBe('ok');
+    // b works on what a created, and a on what b creates (one owner).
+    login('b', 'k4-rotated')('CREATE TABLE after_rotation (id INT)');
+    login('a', PASSWORDS.katib)('INSERT INTO after_rotation VALUES (1)');
+    login('b', 'k4-rotated')('ALTER TABLE t ADD COLUMN rotated INT');
+    // 4. Once every pod runs with b: retire a.
+    server.run(retireSql(engine, 'katib', 'kf_katib_a'));
+    expect(failure(() => login('a', PASSWORDS.katib)('SELECT 1'))).toMatch(/denied|authentication failed|not permitted|locked/i);
+    expect(login('b', 'k4-rotated')('SELECT count(*) FROM after_rotation').trim()).toBe('1');
+    // The next rotation moves back to a, with a fresh password; the old one of a stays refused.
+    server.run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-third' }, { katib: 'kf_katib_a' }));
+    expect(login('a', 'k4-third')('SELECT v FROM t').trim()).toBe('ok');
+    expect(failure(() => login('a', PASSWORDS.katib)('SELECT 1'))).toMatch(/denied|authentication failed/i);
+    expect(login('b', 'k4-rotated')('SELECT 1').trim()).toBe('1');
+    // Back to the start, so the other tests' passwords hold whatever the order.
     server.run(sqlFor(engine, PASSWORDS));
+    server.run(retireSql(engine, 'katib', 'kf_katib_b'));
     expect(as('katib', OWN.katib)('SELECT v FROM t').trim()).toBe('ok');
+  });
+
+  test('retiring a login that is not the consumer\'s is refused before any SQL', () => {
+    expect(() => retireSql(engine, 'katib', 'kf_pipelines_a')).toThrow(/kf_pipelines_a is not a login of katib \(kf_katib_a, kf_katib_b\)/);
   });
 });
 
@@ -172,7 +196,10 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     for (const e of env) {
       const ref = e.valueFrom?.secretKeyRef;
       if (ref === undefined) values[e.name] = e.value ?? '';
-      else if (ref.name.startsWith('metadata-db-')) values[e.name] = PASSWORDS[ref.name.slice('metadata-db-'.length) as DatabaseConsumerId];
+      else if (ref.name.startsWith('metadata-db-')) {
+        const c = ref.name.slice('metadata-db-'.length) as DatabaseConsumerId;
+        values[e.name] = ref.key === 'username' ? `kf_${c}_a` : PASSWORDS[c];
+      }
       else values[e.name] = server.adminPassword;
     }
     expect(Object.keys(values).filter((k) => k.startsWith('PASSWORD_')).sort()).toEqual(DATABASE_CONSUMER_IDS.map((c) => `PASSWORD_${c}`).sort());
@@ -186,11 +213,14 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     const out = execFileSync(command[0], command.slice(1), { env: values }).toString();
     expect(out).toContain(`database users in place: ${DATABASE_CONSUMER_IDS.join(' ')}`);
     for (const c of OWNERS) {
-      const run = (sql: string) => server.run(sql, { user: `kf_${c}`, password: PASSWORDS[c], database: OWN[c] });
+      const run = (sql: string) => server.run(sql, { user: `kf_${c}_a`, password: PASSWORDS[c], database: OWN[c] });
       run('CREATE TABLE job_check (id INT)');
       expect(run('SELECT count(*) FROM job_check').trim()).toBe('0');
     }
     // Run again (a re-apply, or a rotation after a Secret changed): the same result, no error.
     expect(execFileSync(command[0], command.slice(1), { env: values }).toString()).toContain('database users in place');
+    // A Secret naming a login that is not the consumer's: the Job fails, naming it, and changes nothing.
+    const wrong = failure(() => execFileSync(command[0], command.slice(1), { env: { ...values, LOGIN_katib: 'root' }, stdio: 'pipe' }));
+    expect(wrong).toMatch(/the Secret of katib names the login 'root'; it must be one of: kf_katib_a kf_katib_b/);
   });
 });

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { loadOverlay } from '../lib/config/load';
 import { UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
-import { databaseUsers, grantSql, passwordPlaceholder, withPasswords } from '../lib/core/database-users';
+import { databaseUsers, grantSql, loginPlaceholder, passwordPlaceholder, withPasswords } from '../lib/core/database-users';
 import { synthesize } from '../lib/synth/index';
 import { podTemplateOf } from '../lib/validate/util';
 import { STACKS } from '../stacks';
@@ -49,14 +49,20 @@ describe('the grant SQL', () => {
       ['kf_pipelines', 'owner', 'mlpipeline'], ['kf_metadata', 'owner', 'metadb'], ['kf_cache', 'owner', 'cachedb'], ['kf_katib', 'owner', 'katib'],
       ['kf_backup', 'reader', 'cachedb,katib,metadb,mlpipeline'],
     ]);
+    // Two logins each, for rotation; MySQL's limit of 32 characters holds.
+    for (const u of users) expect(u.logins).toEqual([`${u.username}_a`, `${u.username}_b`]);
+    expect(Math.max(...users.flatMap((u) => u.logins.map((l) => l.length)))).toBeLessThanOrEqual(32);
   });
 
   test.each(['mysql', 'postgresql'] as const)('%s: no password in the text, a placeholder per user that the job fills with base64', (engine) => {
     const sql = grantSql(engine, users);
     for (const u of users) expect(sql).toContain(passwordPlaceholder(u.consumer));
-    const filled = withPasswords(sql, { pipelines: 'it\'s' });
+    for (const u of users) expect(sql).toContain(loginPlaceholder(u.consumer));
+    const filled = withPasswords(sql, { pipelines: 'it\'s', metadata: 'm', cache: 'c', katib: 'k', backup: 'b' }, { pipelines: 'kf_pipelines_b' });
     expect(filled).toContain(Buffer.from('it\'s').toString('base64'));
     expect(filled).not.toContain('it\'s');
+    expect(filled).not.toContain('{{');
+    expect(() => withPasswords(sql, {}, { katib: 'root' })).toThrow(/root is not a login of katib/);
   });
 
   test('a database name that could break out of an identifier is refused; two consumers on one database too', () => {

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { KfkitContext } from './context';
 import { DatabaseEngine, DatabaseNames, DatabaseTls, IDatabase, SecretKeyPair, UPSTREAM_DATABASE_NAMES } from './database';
-import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseUsername, databaseUsers, grantSql, passwordPlaceholder } from './database-users';
+import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseLogins, databaseUsers, grantSql, loginPlaceholder, passwordPlaceholder } from './database-users';
 import { GeneratedSecret } from './generated-secret';
 import { ImageKey } from './images';
 import { oneShotJobName } from './job-name';
@@ -22,8 +22,9 @@ export interface InClusterDatabaseProps extends DataVolumeProps {
    */
   readonly databaseNames?: DatabaseNames;
   /**
-   * The consumers that connect. Each gets its own user (`kf_<consumer>`) with rights on its own database only, and
-   * its own generated Secret `metadata-db-<consumer>` (`username`, `password`); the backup reads every database.
+   * The consumers that connect. Each gets its own user (`kf_<consumer>`, with two logins for rotation) with rights on
+   * its own database only, and its own generated Secret `metadata-db-<consumer>` (`username`, `password`); the backup
+   * reads every database.
    * @default - all: pipelines, metadata, cache, katib, backup
    */
   readonly consumers?: readonly DatabaseConsumerId[];
@@ -44,17 +45,22 @@ export interface DatabaseAdminClient {
 }
 
 /**
- * The users Job's program (POSIX sh, in the server's own image, which has the client): each consumer's password from
- * its Secret, base64-encoded into the SQL's placeholder (so no value can break out of a string), then the SQL into the
- * client as the administrator. `$1` is the SQL; `CONSUMERS` names the consumers; `PASSWORD_<consumer>` holds each
- * password; `DB_CLIENT` is the client command.
+ * The users Job's program (POSIX sh, in the server's own image, which has the client): each consumer's login and
+ * password from its Secret — the login checked to be one of the consumer's two — put into the SQL's placeholders, the
+ * password base64-encoded (so no value can break out of a string), then the SQL into the client as the administrator.
+ * `$1` is the SQL; `CONSUMERS` names the consumers; `LOGIN_<consumer>`, `PASSWORD_<consumer>` come from each Secret,
+ * `LOGINS_<consumer>` lists its two logins; `DB_CLIENT` is the client command.
  */
 const USERS_PROGRAM = `set -eu
 sql=$1
 for c in $CONSUMERS; do
-  eval "password=\\\${PASSWORD_$c}"
+  eval "password=\\\${PASSWORD_$c}; login=\\\${LOGIN_$c}; logins=\\\${LOGINS_$c}"
+  case " $logins " in
+    *" $login "*) ;;
+    *) echo "the Secret of $c names the login '$login'; it must be one of: $logins" >&2; exit 1 ;;
+  esac
   encoded=$(printf '%s' "$password" | base64 | tr -d '\\n')
-  sql=$(printf '%s\\n' "$sql" | sed "s|{{password-base64:$c}}|$encoded|g")
+  sql=$(printf '%s\\n' "$sql" | sed -e "s|{{password-base64:$c}}|$encoded|g" -e "s|{{login:$c}}|$login|g")
 done
 printf '%s\\n' "$sql" | $DB_CLIENT
 echo "database users in place: $CONSUMERS"
@@ -149,12 +155,14 @@ export abstract class InClusterDatabase extends Construct implements IDatabase {
         name: `metadata-db-${c}`,
         namespace: this.namespace,
         identity: this.identity,
-        keys: { username: { literal: databaseUsername(c) }, password: { randomBytes: 24 } },
+        keys: { username: { literal: databaseLogins(c)[0] }, password: { randomBytes: 24 } },
       });
       this.consumerSecrets.set(c, { secretName: secret.secretName, usernameKey: 'username', passwordKey: 'password' });
     }
     const sql = grantSql(engine, databaseUsers(this.databaseNames, this.consumers));
-    for (const c of this.consumers) if (!sql.includes(passwordPlaceholder(c))) throw new Error(`${this.node.path}: the grant SQL has no password for ${c}`);
+    for (const c of this.consumers) {
+      if (!sql.includes(passwordPlaceholder(c)) || !sql.includes(loginPlaceholder(c))) throw new Error(`${this.node.path}: the grant SQL has no login for ${c}`);
+    }
     const name = `${this.identity.name}-users`;
     const identity: ComponentIdentity = { ...this.identity, name };
     const users = new Construct(this, 'Users');
@@ -174,9 +182,11 @@ export abstract class InClusterDatabase extends Construct implements IDatabase {
             { name: 'DB_CLIENT', value: admin.command },
             { name: 'CONSUMERS', value: this.consumers.join(' ') },
             { name: 'HOME', value: '/tmp' },
-            ...this.consumers.map((c): k8s.EnvVar => ({
-              name: `PASSWORD_${c}`, valueFrom: { secretKeyRef: { name: this.credentialsFor(c).secretName, key: 'password' } },
-            })),
+            ...this.consumers.flatMap((c): k8s.EnvVar[] => [
+              { name: `LOGIN_${c}`, valueFrom: { secretKeyRef: { name: this.credentialsFor(c).secretName, key: 'username' } } },
+              { name: `LOGINS_${c}`, value: databaseLogins(c).join(' ') },
+              { name: `PASSWORD_${c}`, valueFrom: { secretKeyRef: { name: this.credentialsFor(c).secretName, key: 'password' } } },
+            ]),
           ],
           resources: { cpu: { request: '10m' }, memory: { request: '32Mi', limit: '128Mi' } },
           volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
