@@ -74,8 +74,10 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     run('CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))');
     run('INSERT INTO t VALUES (1, \'ok\')');
     expect(run('SELECT v FROM t').trim()).toBe('ok');
-    // What the consumers run at start: create the database if it is missing.
+    // What the consumers run at start: create the database if it is missing. The KFP API server on PostgreSQL runs a
+    // plain CREATE DATABASE and ignores only "already exists", which PostgreSQL reports after checking CREATEDB.
     if (engine === 'mysql') as(c)(`CREATE DATABASE IF NOT EXISTS \`${OWN[c]}\``);
+    else if (c === 'pipelines') expect(failure(() => as(c)(`CREATE DATABASE ${OWN[c]}`))).toMatch(/already exists/);
     if (c === 'pipelines') {
       run('ALTER TABLE legacy ADD COLUMN note VARCHAR(10)');
       expect(run('SELECT count(*) FROM legacy').trim()).toBe('1');
@@ -89,6 +91,8 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
         : failure(() => as(c, OWN[other])('SELECT * FROM t'));
       expect({ c, other, message }).toEqual({ c, other, message: expect.stringMatching(DENIED[engine]) });
     }
+    // Creating databases: refused, but for the KFP API server on PostgreSQL (CREATEDB, which its start needs).
+    if (engine === 'postgresql' && c === 'pipelines') return;
     expect(failure(() => as(c)('CREATE DATABASE kfkit_extra'))).toMatch(DENIED[engine]);
   });
 
@@ -98,6 +102,8 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
       expect(read.trim()).toBe('ok');
       const write = engine === 'mysql' ? `INSERT INTO \`${OWN[c]}\`.t VALUES (2, 'x')` : 'INSERT INTO t VALUES (2, \'x\')';
       expect(failure(() => as('backup', engine === 'postgresql' ? OWN[c] : undefined)(write))).toMatch(DENIED[engine]);
+      const create = engine === 'mysql' ? `CREATE TABLE \`${OWN[c]}\`.backup_was_here (id INT)` : 'CREATE TABLE backup_was_here (id INT)';
+      expect(failure(() => as('backup', engine === 'postgresql' ? OWN[c] : undefined)(create))).toMatch(DENIED[engine]);
     }
   });
 
@@ -120,7 +126,10 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
   test('no password broke out of its string: every database is still there, no user is an administrator', () => {
     const databases = engine === 'mysql' ? server.run('SHOW DATABASES') : server.run('SELECT datname FROM pg_database');
     for (const d of Object.values(OWN)) expect(databases.split('\n')).toContain(d);
-    if (engine === 'postgresql') expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND (rolsuper OR rolcreatedb OR rolcreaterole)')).toBe('');
+    if (engine === 'postgresql') {
+      expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND (rolsuper OR rolcreaterole OR rolbypassrls)')).toBe('');
+      expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND rolcreatedb').trim()).toBe('kf_pipelines');
+    }
     else expect(server.run('SELECT user FROM mysql.user WHERE user LIKE \'kf\\_%\' AND (Super_priv = \'Y\' OR Grant_priv = \'Y\' OR Create_user_priv = \'Y\')')).toBe('');
   });
 
@@ -220,7 +229,11 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     // Run again (a re-apply, or a rotation after a Secret changed): the same result, no error.
     expect(execFileSync(command[0], command.slice(1), { env: values }).toString()).toContain('database users in place');
     // A Secret naming a login that is not the consumer's: the Job fails, naming it, and changes nothing.
-    const wrong = failure(() => execFileSync(command[0], command.slice(1), { env: { ...values, LOGIN_katib: 'root' }, stdio: 'pipe' }));
-    expect(wrong).toMatch(/the Secret of katib names the login 'root'; it must be one of: kf_katib_a kf_katib_b/);
+    const run = (extra: Record<string, string>) => failure(() => execFileSync(command[0], command.slice(1), { env: { ...values, ...extra }, stdio: 'pipe' }));
+    expect(run({ LOGIN_katib: 'root' })).toMatch(/the Secret of katib names the login 'root'; it must be one of: kf_katib_a kf_katib_b/);
+    expect(run({ LOGIN_katib: 'kf_katib_a kf_katib_b' })).toMatch(/the Secret of katib names the login 'kf_katib_a kf_katib_b'/);
+    expect(run({ PASSWORD_katib: '' })).toMatch(/the Secret of katib has an empty password/);
+    // Nothing ran: katib's password is still the one set above.
+    expect(server.run('SELECT 1', { user: 'kf_katib_a', password: PASSWORDS.katib, database: OWN.katib }).trim()).toBe('1');
   });
 });

@@ -13,6 +13,7 @@
 import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { lockedDigests } from '../lib/cli/image-lock';
 import { mergeValues, readOverlayDocument, resolveConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { PROTECTED_ANNOTATION, Synthesized, SynthesizedHelmRelease, SynthesizedWave } from '../lib/synth/collect';
@@ -163,7 +164,8 @@ export interface ProgramOutputs {
  */
 export async function program(stack: string, config: pulumi.Config, overlaysDir = path.resolve(__dirname, '..', 'overlays')): Promise<ProgramOutputs> {
   const { env, config: platformConfig, cloud } = await platformInputs(stack, config, overlaysDir);
-  const synthesized = synthesize(platformConfig);
+  // The image lock beside the overlays (images.lock.json), when there is one: Pulumi deploys what synth writes.
+  const synthesized = synthesize(platformConfig, { imageDigests: lockedDigests(path.resolve(overlaysDir, '..'), undefined) });
   const findings = checkPlatform(synthesized, platformConfig);
   if (findings.length > 0) {
     throw new Error(`kfkit: ${env}: ${findings.length} validation finding(s):\n${findings.map((f) => `  ${f.rule} ${f.object}: ${f.message}`).join('\n')}`);

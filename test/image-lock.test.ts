@@ -42,7 +42,9 @@ async function fakeRegistry(options: { missing?: readonly string[]; bodyOnly?: r
     const [, repository, tag] = m;
     if (req.headers.authorization !== `Bearer t:repository:${repository}:pull`) {
       res.statusCode = 401;
-      res.setHeader('www-authenticate', `Bearer realm="${url}/token",service="fake-registry",scope="repository:${repository}:pull"`);
+      // Some registries send a realm relative to themselves: the lock resolves it against the registry.
+      const realm = repository.startsWith('library/') ? '/token' : `${url}/token`;
+      res.setHeader('www-authenticate', `Bearer realm="${realm}",service="fake-registry",scope="repository:${repository}:pull"`);
       res.end();
       return;
     }

@@ -165,6 +165,7 @@ describe('the config names every destination outside the cluster, or opts in to 
   test.each<[string, Record<string, unknown>, string[]]>([
     ['an external store without addresses', { objectStore: STORE }, ['objectStore.cidrs']],
     ['an external store at every address by a /0 block', { objectStore: { ...STORE, cidrs: ['0.0.0.0/0'] } }, ['objectStore.cidrs[0]']],
+    ['an external store at every address by two /1 blocks', { objectStore: { ...STORE, cidrs: ['0.0.0.0/1', '128.0.0.0/1'] } }, ['objectStore.cidrs[0]', 'objectStore.cidrs[1]']],
     ['an external store with both', { objectStore: { ...STORE, cidrs: ['10.1.0.0/16'], anyAddress: true } }, ['objectStore.anyAddress']],
     ['an ACME server without addresses', { ...MESH, gateway: { host: 'kf.example.com', tls: ACME } }, ['gateway.tls.cidrs']],
     ['ACME addresses the cluster\'s own cert-manager would ignore', { ...MESH, certManager: { mode: 'external' }, gateway: { host: 'kf.example.com', tls: { ...ACME, cidrs: ['10.1.0.1/32'] } } },

@@ -109,7 +109,7 @@ export async function resolveDigest(ref: string, options: ResolveOptions): Promi
   if (res.status === 401) {
     const challenge = bearerChallenge(res.headers.get('www-authenticate'));
     if (challenge === undefined) throw new ResolveError(`${ref}: ${registry} wants credentials kfkit does not have (no anonymous token offered)`);
-    token = await anonymousToken(ref, challenge, repository, doFetch, options.timeoutMs);
+    token = await anonymousToken(ref, url, challenge, repository, doFetch, options.timeoutMs);
     res = await request('HEAD', token);
   }
   if (res.status === 404) throw new ResolveError(`${ref}: ${registry} has no tag ${tag} of ${repository}`);
@@ -119,16 +119,29 @@ export async function resolveDigest(ref: string, options: ResolveOptions): Promi
     // A registry that names no digest: the digest of the manifest it serves.
     const body = await request('GET', token);
     if (!body.ok) throw new ResolveError(`${ref}: ${registry} answered ${body.status} ${body.statusText}`);
-    digest = `sha256:${createHash('sha256').update(Buffer.from(await body.arrayBuffer())).digest('hex')}`;
+    let manifest: ArrayBuffer;
+    try {
+      manifest = await body.arrayBuffer();
+    } catch (e) {
+      throw new ResolveError(`${ref}: reading the manifest from ${registry}: ${(e as Error).message}`, true);
+    }
+    digest = `sha256:${createHash('sha256').update(Buffer.from(manifest)).digest('hex')}`;
   }
   if (!isDigest(digest)) throw new ResolveError(`${ref}: ${registry} answered the digest "${digest.slice(0, 100)}", not sha256:<64 hex digits>`);
   return digest;
 }
 
 async function anonymousToken(
-  ref: string, challenge: { realm: string; service?: string; scope?: string }, repository: string, doFetch: typeof fetch, timeoutMs: number,
+  ref: string, base: string, challenge: { realm: string; service?: string; scope?: string }, repository: string, doFetch: typeof fetch, timeoutMs: number,
 ): Promise<string> {
-  const url = new URL(challenge.realm);
+  let url: URL;
+  try {
+    // A realm may be relative to the registry that sent it.
+    url = new URL(challenge.realm, base);
+  } catch {
+    throw new ResolveError(`${ref}: the registry's token realm "${challenge.realm.slice(0, 200)}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ResolveError(`${ref}: the registry's token realm ${url.href.slice(0, 200)} is not http(s)`);
   if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
   url.searchParams.set('scope', challenge.scope ?? `repository:${repository}:pull`);
   let res: Response;
@@ -138,8 +151,8 @@ async function anonymousToken(
     throw new ResolveError(`${ref}: token from ${url.origin}: ${(e as Error).message}`);
   }
   if (!res.ok) throw new ResolveError(`${ref}: token from ${url.origin}: ${res.status} ${res.statusText}`);
-  const body = (await res.json().catch(() => ({}))) as { token?: unknown; access_token?: unknown };
-  const token = typeof body.token === 'string' ? body.token : body.access_token;
+  const body = (await res.json().catch((): unknown => ({}))) as { token?: unknown; access_token?: unknown } | null;
+  const token = typeof body?.token === 'string' ? body.token : body?.access_token;
   if (typeof token !== 'string' || token === '') throw new ResolveError(`${ref}: token from ${url.origin}: the answer holds no token`);
   return token;
 }
@@ -168,9 +181,10 @@ export async function resolveAll(refs: readonly string[], options: ResolveOption
       try {
         digests[ref] = await resolveDigest(ref, options);
       } catch (e) {
-        if (!(e instanceof ResolveError)) throw e;
-        errors.push(e.message);
-        if (e.unreachable) down.set(at, e.message.slice(ref.length + 2));
+        // Whatever went wrong is this image's failure, reported with the others (never a stack trace).
+        const error = e instanceof ResolveError ? e : new ResolveError(`${ref}: ${e instanceof Error ? e.message : String(e)}`);
+        errors.push(error.message);
+        if (error.unreachable) down.set(at, error.message.slice(ref.length + 2));
       }
     }
   };
@@ -203,4 +217,22 @@ export function writeImageLock(file: string, digests: Readonly<Record<string, st
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+}
+
+/**
+ * The image lock's digests for synthesis (`--image-lock`, or `images.lock.json` in `dir` when it exists), checked
+ * against the catalog: a lock is all or nothing, and never stale. `undefined` without a lock.
+ */
+export function lockedDigests(dir: string, file: string | undefined): Record<string, string> | undefined {
+  const lock = readImageLock(dir, file);
+  if (lock === undefined) return undefined;
+  const refs = catalogReferences();
+  const missing = refs.filter((r) => !Object.hasOwn(lock.images, r));
+  const stale = Object.keys(lock.images).filter((r) => !refs.includes(r)).sort();
+  const issues = [
+    ...(missing.length > 0 ? [{ path: '--image-lock', message: `has no digest for ${missing.length} image(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` }] : []),
+    ...(stale.length > 0 ? [{ path: '--image-lock', message: `holds ${stale.length} image(s) kfkit no longer uses: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}` }] : []),
+  ];
+  if (issues.length > 0) throw new ConfigError(`${file ?? IMAGE_LOCK_FILE} (run kfkit images lock to rewrite it)`, issues);
+  return { ...lock.images };
 }

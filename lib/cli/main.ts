@@ -7,7 +7,7 @@ import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { egressDestinations, platformConfigJsonSchema } from '../config/schema';
 import { IMAGE_LOCK_FILE, ImageLockError } from '../core/image-lock';
 import { ImageCatalog } from '../core/images';
-import { catalogReferences, parseEndpoints, readImageLock, RegistryEndpoints, resolveAll, writeImageLock } from './image-lock';
+import { catalogReferences, lockedDigests, parseEndpoints, RegistryEndpoints, resolveAll, writeImageLock } from './image-lock';
 import { smokeCommand } from '../smoke/index';
 import { ApplySetRef } from '../core/applyset';
 import { applyPlan } from '../synth/apply';
@@ -50,24 +50,9 @@ function resolveEnvs(io: Io, opts: EnvOptions & { readonly all?: boolean }): str
   return [opts.env];
 }
 
-/** The image lock's digests, checked against the catalog: a lock is all or nothing, and never stale. */
-function lockedDigests(io: Io, file: string | undefined): Record<string, string> | undefined {
-  const lock = readImageLock(io.cwd, file);
-  if (lock === undefined) return undefined;
-  const refs = catalogReferences();
-  const missing = refs.filter((r) => !Object.hasOwn(lock.images, r));
-  const stale = Object.keys(lock.images).filter((r) => !refs.includes(r)).sort();
-  const issues = [
-    ...(missing.length > 0 ? [{ path: '--image-lock', message: `has no digest for ${missing.length} image(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}` }] : []),
-    ...(stale.length > 0 ? [{ path: '--image-lock', message: `holds ${stale.length} image(s) kfkit no longer uses: ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}` }] : []),
-  ];
-  if (issues.length > 0) throw new ConfigError(`${file ?? IMAGE_LOCK_FILE} (run kfkit images lock to rewrite it)`, issues);
-  return { ...lock.images };
-}
-
 function build(io: Io, env: string, overlays: string, imageLock?: string) {
   const config = loadOverlay(path.resolve(io.cwd, overlays), env, STACKS);
-  const synthesized = synthesize(config, { imageDigests: lockedDigests(io, imageLock) });
+  const synthesized = synthesize(config, { imageDigests: lockedDigests(io.cwd, imageLock) });
   return { config, synthesized };
 }
 

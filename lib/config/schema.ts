@@ -489,7 +489,15 @@ export const platformConfigSchema = z.strictObject({
       });
     }
     d.cidrs.forEach((cidr, i) => {
+      const prefix = Number(cidr.split('/')[1]);
       if (cidr.endsWith('/0')) ctx.addIssue({ code: 'custom', path: at('cidrs', i), message: `${cidr} is every address: set ${anyPath}: true to mean that` });
+      // A few short blocks can cover everything (0.0.0.0/1 and 128.0.0.0/1): the widest block a destination names is a /8.
+      else if (prefix < MIN_DESTINATION_PREFIX) {
+        ctx.addIssue({
+          code: 'custom', path: at('cidrs', i),
+          message: `${cidr} spans more than a /${MIN_DESTINATION_PREFIX}: list the destination's own blocks (or set ${anyPath}: true for every address)`,
+        });
+      }
     });
   }
   for (const issue of meshIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
@@ -517,6 +525,9 @@ export const platformConfigSchema = z.strictObject({
 
 /** What an overlay file may contain (defaults not yet applied). */
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+
+/** The widest block a destination outside the cluster may name: a /8 (10.0.0.0/8); wider is refused, not just /0. */
+export const MIN_DESTINATION_PREFIX = 8;
 
 /** Where the config says a destination outside the cluster is. */
 interface Addresses {

@@ -116,10 +116,12 @@ function mysqlGrants(users: readonly DatabaseUser[]): string {
     for (const login of u.logins) lines.push(`CREATE USER IF NOT EXISTS '${login}'@'%' ACCOUNT LOCK;`);
     for (const d of u.databases) {
       if (u.access === 'owner') lines.push(`CREATE DATABASE IF NOT EXISTS \`${d}\`;`);
+      // In a GRANT, _ in a database name is a wildcard (one character): escaped, it names this database only.
+      const exact = d.replace(/_/g, '\\_');
       for (const login of u.logins) {
         lines.push(u.access === 'owner'
-          ? `GRANT ALL PRIVILEGES ON \`${d}\`.* TO '${login}'@'%';`
-          : `GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON \`${d}\`.* TO '${login}'@'%';`);
+          ? `GRANT ALL PRIVILEGES ON \`${exact}\`.* TO '${login}'@'%';`
+          : `GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON \`${exact}\`.* TO '${login}'@'%';`);
       }
     }
     lines.push(
@@ -138,7 +140,10 @@ function postgresGrants(users: readonly DatabaseUser[]): string {
     `SELECT format('CREATE ROLE %I ${options}', '${name}') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${name}') \\gexec`;
   for (const u of users) {
     lines.push('', `-- ${u.consumer}: ${u.access === 'owner' ? 'owns' : 'reads'} ${u.databases.join(', ')}; logins ${u.logins.join(', ')}`);
-    lines.push(createRole(u.username, 'NOLOGIN'), `ALTER ROLE ${u.username} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;`);
+    // The KFP API server runs CREATE DATABASE at every start and ignores only "already exists", which PostgreSQL reports
+    // after checking CREATEDB: without it the server cannot start.
+    const createdb = u.consumer === 'pipelines' ? 'CREATEDB' : 'NOCREATEDB';
+    lines.push(createRole(u.username, 'NOLOGIN'), `ALTER ROLE ${u.username} NOLOGIN NOSUPERUSER ${createdb} NOCREATEROLE;`);
     for (const login of u.logins) {
       lines.push(
         createRole(login, 'NOLOGIN'),
@@ -166,6 +171,8 @@ function postgresGrants(users: readonly DatabaseUser[]): string {
         // Objects an earlier install created as the superuser pass to the owner, so it can migrate them.
         `\\connect "${d}"`,
         `ALTER SCHEMA public OWNER TO ${u.username};`,
+        // Before PostgreSQL 15 every role may create in public: only the owner may (the backup reads, nothing more).
+        'REVOKE CREATE ON SCHEMA public FROM PUBLIC;',
         'SELECT format(\'ALTER %s %I.%I OWNER TO %I\', CASE c.relkind WHEN \'S\' THEN \'SEQUENCE\' WHEN \'v\' THEN \'VIEW\' '
           + 'WHEN \'m\' THEN \'MATERIALIZED VIEW\' ELSE \'TABLE\' END, '
           + `n.nspname, c.relname, '${u.username}') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace `
@@ -198,6 +205,7 @@ export function withPasswords(
   let out = sql;
   for (const c of DATABASE_CONSUMER_IDS) {
     const value = passwords[c];
+    if (value === '') throw new Error(`the password of ${c} is empty`);
     if (value !== undefined) out = out.split(passwordPlaceholder(c)).join(Buffer.from(value, 'utf8').toString('base64'));
     const login = logins[c] ?? databaseLogins(c)[0];
     if (!databaseLogins(c).includes(login)) throw new Error(`${login} is not a login of ${c} (${databaseLogins(c).join(', ')})`);

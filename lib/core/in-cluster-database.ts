@@ -55,10 +55,14 @@ const USERS_PROGRAM = `set -eu
 sql=$1
 for c in $CONSUMERS; do
   eval "password=\\\${PASSWORD_$c}; login=\\\${LOGIN_$c}; logins=\\\${LOGINS_$c}"
+  case "$login" in
+    *[!a-z0-9_]*|'') echo "the Secret of $c names the login '$login'; it must be one of: $logins" >&2; exit 1 ;;
+  esac
   case " $logins " in
     *" $login "*) ;;
     *) echo "the Secret of $c names the login '$login'; it must be one of: $logins" >&2; exit 1 ;;
   esac
+  if [ -z "$password" ]; then echo "the Secret of $c has an empty password" >&2; exit 1; fi
   encoded=$(printf '%s' "$password" | base64 | tr -d '\\n')
   sql=$(printf '%s\\n' "$sql" | sed -e "s|{{password-base64:$c}}|$encoded|g" -e "s|{{login:$c}}|$login|g")
 done
