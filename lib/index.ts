@@ -1,9 +1,16 @@
 // kfkit public API. This file only re-exports.
 export { KubeflowAuth } from './components/auth';
+export type {
+  AuthSecretKeyRef, DexConnector, DexConnectorType, DexOptions, DexStaticUser, KubeflowAuthProps, MachineTokenOptions, OidcProviderOptions,
+} from './components/auth';
 export { ManagedCertManager } from './components/cert-manager';
 export type { ManagedCertManagerProps } from './components/cert-manager';
+export { AwsLoadBalancerController, ClusterAutoscaler, nlbServiceAnnotations } from './components/cluster-addons';
+export type { AwsAddonProps, AwsLoadBalancerControllerProps, ClusterAutoscalerProps, NlbServiceOptions } from './components/cluster-addons';
 export { CentralDashboard, pipelinesDashboardLinks } from './components/dashboard';
 export type { CentralDashboardProps } from './components/dashboard';
+export { DatabaseBackup, DatabaseRestore, restoreJob } from './components/database-backup';
+export type { BackupStorageProps, DatabaseBackupProps, DatabaseRestoreProps } from './components/database-backup';
 export { ExternalArtifactStore } from './components/external-artifact-store';
 export type { ExternalArtifactProvider, ExternalArtifactStoreProps } from './components/external-artifact-store';
 export { ExternalDatabase } from './components/external-database';
@@ -42,6 +49,7 @@ export type { PostgresDatabaseProps } from './components/postgresql';
 export { SeaweedfsArtifactStore } from './components/seaweedfs';
 export type { SeaweedfsArtifactStoreProps } from './components/seaweedfs';
 export { ConfigError, loadOverlay, resolveConfig } from './config/load';
+export { STACKS } from '../stacks';
 export type { ConfigIssue, StackDefinition } from './config/load';
 export { platformConfigJsonSchema } from './config/schema';
 export type { PlatformConfig, PlatformConfigInput } from './config/schema';
@@ -58,6 +66,8 @@ export type { DatabaseConsumer, DatabaseConsumerSelection } from './core/databas
 export { DATABASE_CONSUMER_IDS, databaseLogins, databaseUsername, databaseUsers, grantSql, retireSql, withPasswords } from './core/database-users';
 export type { DatabaseAccess, DatabaseConsumerId, DatabaseUser } from './core/database-users';
 export { GeneratedSecret } from './core/generated-secret';
+export { gpuNodeSelector, gpuPool, gpuResources, gpuTolerations, withGpus } from './core/gpu';
+export type { DevicePluginMode, GpuPool, GpuPoolSettings, WithGpusOptions } from './core/gpu';
 export { oneShotJobName } from './core/job-name';
 export type { GeneratedSecretProps, GeneratedValue, SharedSecret } from './core/generated-secret';
 export { IMAGE_LOCK_FILE, ImageLockError, parseImageLock, renderImageLock } from './core/image-lock';
@@ -97,3 +107,4 @@ export { validate } from './validate/harness';
 export { loadDist } from './validate/load';
 export { PROVIDES_ANNOTATION } from './validate/types';
 export type { ExternalApi, ExternalObject, Finding, HarnessInput, K8sObject, PlacedObject } from './validate/types';
+export { KFKIT_VERSION } from './version';

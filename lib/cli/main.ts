@@ -6,6 +6,7 @@ import { STACKS } from '../../stacks';
 import { ConfigError, listOverlays, loadOverlay } from '../config/load';
 import { egressDestinations, platformConfigJsonSchema } from '../config/schema';
 import { IMAGE_LOCK_FILE, ImageLockError } from '../core/image-lock';
+import { KFKIT_VERSION } from '../version';
 import { ImageCatalog } from '../core/images';
 import { catalogReferences, lockedDigests, parseEndpoints, RegistryEndpoints, resolveAll, writeImageLock } from './image-lock';
 import { smokeCommand } from '../smoke/index';
@@ -360,6 +361,7 @@ export function program(io: Io, setExit: (code: number | Promise<number>) => voi
   const imageLockOption = () => new Option('--image-lock <file>', `image lock: every image by digest (default: ${IMAGE_LOCK_FILE} when it exists)`);
   const cmd = new Command('kfkit')
     .description('Kubeflow as typed infrastructure-as-code: synthesize, validate and apply ordered manifests.')
+    .version(KFKIT_VERSION, '-V, --version', 'print the kfkit version')
     .addHelpText('after', '\nExit codes: 0 ok, 1 validation findings, 2 usage or configuration error, 3 apply step (or registry lookup) failed.')
     .configureOutput({ writeOut: (s) => { io.out(s.trimEnd()); }, writeErr: (s) => { io.err(s.trimEnd()); } })
     .exitOverride()
