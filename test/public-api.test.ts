@@ -1,5 +1,6 @@
+import { App, Chart } from 'cdk8s';
 import * as api from '../lib';
-import { cli } from './helpers';
+import { cli, localConfig } from './helpers';
 import { version } from '../package.json';
 
 /** What the README and the examples tell an org stack to use is exported from the package's entry point. */
@@ -26,5 +27,29 @@ describe('the public API', () => {
     const r = cli(['--version']);
     expect({ code: r.code, out: r.out.trim() }).toEqual({ code: 0, out: version });
     expect(api.KFKIT_VERSION).toBe(version);
+  });
+});
+
+describe('several platforms in one App', () => {
+  test('each platform has its own context and collects its own objects only', () => {
+    const app = new App();
+    const a = new api.KubeflowPlatform(app, 'team-a', { config: localConfig() });
+    const b = new api.KubeflowPlatform(app, 'team-b', { config: localConfig({ namespace: 'kubeflow-b' }) });
+    expect(api.KfkitContext.of(a)).not.toBe(api.KfkitContext.of(b));
+    const namespaces = (s: api.Synthesized) => [...new Set(s.objects.map((o) => o.manifest.metadata.namespace).filter((n) => n !== undefined))];
+    const sa = api.collect(a);
+    const sb = api.collect(b);
+    expect(namespaces(sa)).toContain('kubeflow');
+    expect(namespaces(sa)).not.toContain('kubeflow-b');
+    expect(namespaces(sb)).toContain('kubeflow-b');
+    expect(namespaces(sb)).not.toContain('kubeflow');
+    expect(api.checkPlatform(sb, b.config)).toEqual([]);
+  });
+
+  test('a second context on the same scope is refused; a construct outside any platform is told what to do', () => {
+    const app = new App();
+    api.KfkitContext.create(app);
+    expect(() => api.KfkitContext.create(app)).toThrow(/already has a kfkit context/);
+    expect(() => api.KfkitContext.of(new Chart(new App(), 'org'))).toThrow(/is not inside a kfkit platform/);
   });
 });

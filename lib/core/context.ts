@@ -36,26 +36,39 @@ export interface KfkitContextProps {
  * like `Stack.of` in aws-cdk; there is exactly one per construct tree.
  */
 export class KfkitContext extends Construct {
-  /** Construct id of the context under the tree's root. */
+  /** Construct id of the context, a child of the scope it serves (a KubeflowPlatform, or the App). */
   public static readonly ID = 'KfkitContext';
 
-  /** The context of the tree `scope` belongs to. Throws with the fix when there is none. */
+  /**
+   * The context `scope` belongs to: the nearest one among its ancestors' children (one per platform, so an App can
+   * hold several platforms, or a platform beside the org's own charts). Throws with the fix when there is none.
+   */
   public static of(scope: IConstruct): KfkitContext {
-    const found = scope.node.root.node.tryFindChild(KfkitContext.ID);
-    if (!(found instanceof KfkitContext)) {
-      throw new Error(
-        `${scope.node.path || 'construct'} is not inside a kfkit platform: create it under a KubeflowPlatform, ` +
-        'or call KfkitContext.create(app) first',
-      );
+    for (const ancestor of [...scope.node.scopes].reverse()) {
+      const found = ancestor instanceof KfkitContext ? ancestor : ancestor.node.tryFindChild(KfkitContext.ID);
+      if (found instanceof KfkitContext) return found;
     }
-    return found;
+    throw new Error(
+      `${scope.node.path || 'construct'} is not inside a kfkit platform: create it under a KubeflowPlatform, ` +
+      'or call KfkitContext.create(scope) on a scope above it first',
+    );
   }
 
-  /** Creates the context at the root of `scope`'s tree. */
+  /**
+   * Creates the context for everything under `scope` (a Chart, a KubeflowPlatform, or the App for one platform per
+   * App). Throws if `scope` already has one.
+   */
   public static create(scope: IConstruct, props: KfkitContextProps = {}): KfkitContext {
-    const root = scope.node.root;
-    if (!(root instanceof Construct)) throw new Error('the root of a kfkit construct tree must be a Construct (e.g. a cdk8s App)');
-    return new KfkitContext(root, KfkitContext.ID, props);
+    if (!(scope instanceof Construct)) throw new Error('a kfkit context needs a Construct scope (a cdk8s App or Chart)');
+    if (scope.node.tryFindChild(KfkitContext.ID) !== undefined) throw new Error(`${scope.node.path || 'the App'} already has a kfkit context`);
+    return new KfkitContext(scope, KfkitContext.ID, props);
+  }
+
+  /** The scope this context serves: every ApiObject below it belongs to its platform. */
+  public get platformScope(): IConstruct {
+    const scope = this.node.scope;
+    if (scope === undefined) throw new Error('a kfkit context is never the root of its tree');
+    return scope;
   }
 
   /** Image references for every component. */

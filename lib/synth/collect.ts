@@ -79,7 +79,8 @@ function objectKey(m: K8sObject): string {
 export function collect(root: IConstruct): Synthesized {
   const ctx = KfkitContext.of(root);
   const order = ctx.plan.order();
-  const apiObjects = root.node.root.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
+  // The platform's objects: everything under the scope its context serves (other platforms of the App are their own).
+  const apiObjects = ctx.platformScope.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject);
   const byWave = new Map<string, { obj: ApiObject; manifest: K8sObject }[]>();
   for (const obj of apiObjects) {
     const wave = ctx.plan.waveOf(obj);
