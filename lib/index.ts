@@ -97,6 +97,8 @@ export type { ApplyStep } from './synth/apply';
 export { collect } from './synth/collect';
 export type { Synthesized, SynthesizedWave } from './synth/collect';
 export { checkPlatform, synthesize } from './synth/index';
+export { PlatformFindingsError, renderPlatformTree, writeDist, writePlatformTrees } from './synth/dist';
+export type { RenderedPlatform, WriteListener } from './synth/dist';
 export { OUTPUT_LOCK, OutputLockedError, prepareToRead, recoverOutput, withOutputLock, writeTreeAtomically } from './synth/output';
 export type { OutputLockOptions, TreeFs } from './synth/output';
 export { renderTree } from './synth/write';

@@ -20,9 +20,10 @@ import {
 import { renderRestore, RestoreError } from './restore';
 import { SynthesizedWave } from '../synth/collect';
 import { footprint, listImages } from '../synth/footprint';
-import { checkPlatform, synthesize } from '../synth/index';
-import { OutputLockedError, OutputLockOptions, prepareToRead, recoverOutput, withOutputLock, writeTreeAtomically } from '../synth/output';
-import { renderTree, TREE_METADATA } from '../synth/write';
+import { PlatformFindingsError, RenderedPlatform, renderPlatformTree, writePlatformTrees } from '../synth/dist';
+import { synthesize } from '../synth/index';
+import { OutputLockedError, OutputLockOptions, prepareToRead } from '../synth/output';
+import { TREE_METADATA } from '../synth/write';
 import { validate } from '../validate/harness';
 import { HarnessLoadError, loadDist } from '../validate/load';
 import { formatFindings } from '../validate/harness';
@@ -61,24 +62,17 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
   const envs = resolveEnvs(io, opts);
   const lock = lockOptions(io);
   // Build and validate every env before writing any, so a bad overlay writes nothing.
-  const rendered: { env: string; files: Map<string, string> }[] = [];
+  const rendered: RenderedPlatform[] = [];
   for (const env of envs) {
     const t0 = Date.now();
     const { config, synthesized } = build(io, env, opts.overlays, opts.imageLock);
-    const findings = checkPlatform(synthesized, config);
-    if (findings.length > 0) {
-      io.err(`kfkit synth: ${env}: ${findings.length} validation finding(s); nothing written\n${formatFindings(findings)}`);
+    try {
+      rendered.push(renderPlatformTree(env, config, synthesized));
+    } catch (e) {
+      if (!(e instanceof PlatformFindingsError)) throw e;
+      io.err(`kfkit synth: ${env}: ${e.findings.length} validation finding(s); nothing written\n${formatFindings([...e.findings])}`);
       return EXIT.findings;
     }
-    const flux = config.gitops.flux;
-    rendered.push({
-      env,
-      files: renderTree(synthesized, {
-        env,
-        stack: config.stack,
-        flux: { sourceRef: flux.sourceRef, path: flux.path ?? `./dist/${env}`, interval: flux.interval, timeoutSeconds: config.apply.timeoutSeconds },
-      }),
-    });
     io.err(`kfkit synth: ${env}: ${synthesized.objects.length} objects in ${synthesized.waves.length} waves, validated (${Date.now() - t0} ms)`);
     for (const d of egressDestinations(config)) {
       if (!d.anyAddress || d.unused !== undefined) continue;
@@ -89,14 +83,11 @@ function synthCommand(io: Io, opts: EnvOptions & { readonly all?: boolean; reado
   }
   const root = path.resolve(io.cwd, opts.out);
   onFiles(`write ${opts.out}`, () => {
-    withOutputLock(root, () => {
-      for (const line of recoverOutput(root)) io.err(`kfkit synth: ${opts.out}: ${line}`);
-      for (const { env, files } of rendered) {
-        const dir = path.join(root, env);
-        writeTreeAtomically(dir, files);
-        io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`);
-      }
-    }, lock);
+    writePlatformTrees(root, rendered, {
+      ...lock,
+      onRecovered: (line) => { io.err(`kfkit synth: ${opts.out}: ${line}`); },
+      onWrote: (env, dir) => { io.err(`kfkit synth: ${env}: wrote ${path.relative(io.cwd, dir) || dir}/`); },
+    });
   });
   return EXIT.ok;
 }
