@@ -7,7 +7,7 @@ import { PlatformNamespace } from '../lib/core/namespace';
 import { collect } from '../lib/synth/collect';
 import { DatabaseEngine, UPSTREAM_DATABASE_NAMES } from '../lib/core/database';
 import { DATABASE_CONSUMER_IDS, DatabaseConsumerId, databaseUsers, grantSql, retireSql, withPasswords } from '../lib/core/database-users';
-import { startMariadb, startPostgres, TestServer } from './servers';
+import { ENGINES, useServer } from './servers';
 
 /**
  * The grant SQL kfkit generates, run by the administrator against real servers on loopback; then each consumer, as
@@ -47,27 +47,18 @@ function failure(fn: () => unknown): string {
   throw new Error('the statement succeeded, and it should have been refused');
 }
 
-describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
-  ['mysql', startMariadb],
-  ['postgresql', startPostgres],
-])('%s: one user per consumer', (engine, start) => {
-  let server: TestServer;
-  const started: TestServer[] = [];
-  const as = (c: DatabaseConsumerId, database?: string, password = PASSWORDS[c], login = `kf_${c}_a`) => (sql: string) =>
-    server.run(sql, { user: login, password, database: database ?? (engine === 'postgresql' ? 'postgres' : undefined) });
-
-  beforeAll(async () => {
-    server = await start();
-    started.push(server);
+describe.each(ENGINES)('%s: one user per consumer', (engine, start) => {
+  const server = useServer(start, (s) => {
     // An earlier install, where everything connected as the administrator: a table it created in mlpipeline.
-    if (engine === 'mysql') server.run('CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.legacy (id INT PRIMARY KEY); INSERT INTO mlpipeline.legacy VALUES (7);');
+    if (engine === 'mysql') s.run('CREATE DATABASE mlpipeline; CREATE TABLE mlpipeline.legacy (id INT PRIMARY KEY); INSERT INTO mlpipeline.legacy VALUES (7);');
     else {
-      server.run('CREATE DATABASE mlpipeline;');
-      server.run('CREATE TABLE legacy (id SERIAL PRIMARY KEY, v INT); INSERT INTO legacy (v) VALUES (7);', { database: 'mlpipeline' });
+      s.run('CREATE DATABASE mlpipeline;');
+      s.run('CREATE TABLE legacy (id SERIAL PRIMARY KEY, v INT); INSERT INTO legacy (v) VALUES (7);', { database: 'mlpipeline' });
     }
-    server.run(sqlFor(engine, PASSWORDS));
-  }, 120_000);
-  afterAll(async () => { for (const running of started) await running.stop(); });
+    s.run(sqlFor(engine, PASSWORDS));
+  });
+  const as = (c: DatabaseConsumerId, database?: string, password = PASSWORDS[c], login = `kf_${c}_a`) => (sql: string) =>
+    server().run(sql, { user: login, password, database: database ?? (engine === 'postgresql' ? 'postgres' : undefined) });
 
   test.each(OWNERS)('%s works in its own database: create, write, read, migrate what was there', (c) => {
     const run = as(c, OWN[c]);
@@ -112,9 +103,9 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     const dbs = Object.values(OWN).sort();
     // The flags of lib/components/database-backup/scripts.ts (mariadb-dump is MariaDB's mysqldump).
     const dumps = engine === 'mysql'
-      ? [execFileSync('mariadb-dump', ['--no-defaults', '--protocol=TCP', '-h127.0.0.1', `-P${server.port}`, '-ukf_backup_a', '--single-transaction', '--quick',
+      ? [execFileSync('mariadb-dump', ['--no-defaults', '--protocol=TCP', '-h127.0.0.1', `-P${server().port}`, '-ukf_backup_a', '--single-transaction', '--quick',
         '--routines', '--events', '--triggers', '--hex-blob', '--no-tablespaces', '--add-drop-database', '--databases', ...dbs], { env }).toString()]
-      : dbs.map((d) => execFileSync('pg_dump', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'kf_backup_a', '--create', '--clean', '--if-exists', `--dbname=${d}`], { env }).toString());
+      : dbs.map((d) => execFileSync('pg_dump', ['-h', '127.0.0.1', '-p', String(server().port), '-U', 'kf_backup_a', '--create', '--clean', '--if-exists', `--dbname=${d}`], { env }).toString());
     // The completion lines the backup script checks for (pg_dump may print a \\unrestrict line after its own).
     for (const dump of dumps) {
       if (engine === 'mysql') expect(dump.trimEnd().split('\n').at(-1)).toMatch(/^-- Dump completed/);
@@ -124,13 +115,13 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
   });
 
   test('no password broke out of its string: every database is still there, no user is an administrator', () => {
-    const databases = engine === 'mysql' ? server.run('SHOW DATABASES') : server.run('SELECT datname FROM pg_database');
+    const databases = engine === 'mysql' ? server().run('SHOW DATABASES') : server().run('SELECT datname FROM pg_database');
     for (const d of Object.values(OWN)) expect(databases.split('\n')).toContain(d);
     if (engine === 'postgresql') {
-      expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND (rolsuper OR rolcreaterole OR rolbypassrls)')).toBe('');
-      expect(server.run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND rolcreatedb').trim()).toBe('kf_pipelines');
+      expect(server().run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND (rolsuper OR rolcreaterole OR rolbypassrls)')).toBe('');
+      expect(server().run('SELECT rolname FROM pg_roles WHERE rolname LIKE \'kf\\_%\' AND rolcreatedb').trim()).toBe('kf_pipelines');
     }
-    else expect(server.run('SELECT user FROM mysql.user WHERE user LIKE \'kf\\_%\' AND (Super_priv = \'Y\' OR Grant_priv = \'Y\' OR Create_user_priv = \'Y\')')).toBe('');
+    else expect(server().run('SELECT user FROM mysql.user WHERE user LIKE \'kf\\_%\' AND (Super_priv = \'Y\' OR Grant_priv = \'Y\' OR Create_user_priv = \'Y\')')).toBe('');
   });
 
   test('a second login is locked until a rotation moves the Secret to it', () => {
@@ -140,7 +131,7 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
   test('rotation without downtime: the old login works until retired, the new one at once, on the same data', () => {
     const login = (l: 'a' | 'b', password: string) => as('katib', OWN.katib, password, `kf_katib_${l}`);
     // 1-2. The Secret moves to login b with a new password; the users Job runs.
-    server.run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-rotated' }, { katib: 'kf_katib_b' }));
+    server().run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-rotated' }, { katib: 'kf_katib_b' }));
     // Pods not yet restarted still connect with a and the old password; restarted ones with b.
     expect(login('a', PASSWORDS.katib)('SELECT v FROM t').trim()).toBe('ok');
     expect(login('b', 'k4-rotated')('SELECT v FROM t').trim()).toBe('ok');
@@ -149,17 +140,17 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     login('a', PASSWORDS.katib)('INSERT INTO after_rotation VALUES (1)');
     login('b', 'k4-rotated')('ALTER TABLE t ADD COLUMN rotated INT');
     // 4. Once every pod runs with b: retire a.
-    server.run(retireSql(engine, 'katib', 'kf_katib_a'));
+    server().run(retireSql(engine, 'katib', 'kf_katib_a'));
     expect(failure(() => login('a', PASSWORDS.katib)('SELECT 1'))).toMatch(/denied|authentication failed|not permitted|locked/i);
     expect(login('b', 'k4-rotated')('SELECT count(*) FROM after_rotation').trim()).toBe('1');
     // The next rotation moves back to a, with a fresh password; the old one of a stays refused.
-    server.run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-third' }, { katib: 'kf_katib_a' }));
+    server().run(sqlFor(engine, { ...PASSWORDS, katib: 'k4-third' }, { katib: 'kf_katib_a' }));
     expect(login('a', 'k4-third')('SELECT v FROM t').trim()).toBe('ok');
     expect(failure(() => login('a', PASSWORDS.katib)('SELECT 1'))).toMatch(/denied|authentication failed/i);
     expect(login('b', 'k4-rotated')('SELECT 1').trim()).toBe('1');
     // Back to the start, so the other tests' passwords hold whatever the order.
-    server.run(sqlFor(engine, PASSWORDS));
-    server.run(retireSql(engine, 'katib', 'kf_katib_b'));
+    server().run(sqlFor(engine, PASSWORDS));
+    server().run(retireSql(engine, 'katib', 'kf_katib_b'));
     expect(as('katib', OWN.katib)('SELECT v FROM t').trim()).toBe('ok');
   });
 
@@ -185,17 +176,8 @@ function usersJob(engine: DatabaseEngine): { command: string[]; env: JobEnv[] } 
   return { command: c.command, env: c.env };
 }
 
-describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
-  ['mysql', startMariadb],
-  ['postgresql', startPostgres],
-])('%s: the users Job\'s own program, run as the Job runs it', (engine, start) => {
-  let server: TestServer;
-  const started: TestServer[] = [];
-  beforeAll(async () => {
-    server = await start();
-    started.push(server);
-  }, 120_000);
-  afterAll(async () => { for (const running of started) await running.stop(); });
+describe.each(ENGINES)('%s: the users Job\'s own program, run as the Job runs it', (engine, start) => {
+  const server = useServer(start);
 
   test('every consumer\'s password from its Secret reaches its user; the administrator\'s is used for nothing else', () => {
     const { command, env } = usersJob(engine);
@@ -209,20 +191,20 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
         const c = ref.name.slice('metadata-db-'.length) as DatabaseConsumerId;
         values[e.name] = ref.key === 'username' ? `kf_${c}_a` : PASSWORDS[c];
       }
-      else values[e.name] = server.adminPassword;
+      else values[e.name] = server().adminPassword;
     }
     expect(Object.keys(values).filter((k) => k.startsWith('PASSWORD_')).sort()).toEqual(DATABASE_CONSUMER_IDS.map((c) => `PASSWORD_${c}`).sort());
     if (engine === 'mysql') {
       expect(values.DB_CLIENT).toMatch(/^mysql --protocol=TCP --host=mysql\.kubeflow\.svc\.cluster\.local --port=3306 --user=root --batch$/);
-      values.DB_CLIENT = `mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port=${server.port} --user=root --batch`;
+      values.DB_CLIENT = `mariadb --no-defaults --protocol=TCP --host=127.0.0.1 --port=${server().port} --user=root --batch`;
     } else {
       expect(values).toMatchObject({ PGHOST: 'postgres-service.kubeflow.svc.cluster.local', PGUSER: 'user', PGDATABASE: 'postgres' });
-      Object.assign(values, { PGHOST: '127.0.0.1', PGPORT: String(server.port) });
+      Object.assign(values, { PGHOST: '127.0.0.1', PGPORT: String(server().port) });
     }
     const out = execFileSync(command[0], command.slice(1), { env: values }).toString();
     expect(out).toContain(`database users in place: ${DATABASE_CONSUMER_IDS.join(' ')}`);
     for (const c of OWNERS) {
-      const run = (sql: string) => server.run(sql, { user: `kf_${c}_a`, password: PASSWORDS[c], database: OWN[c] });
+      const run = (sql: string) => server().run(sql, { user: `kf_${c}_a`, password: PASSWORDS[c], database: OWN[c] });
       run('CREATE TABLE job_check (id INT)');
       expect(run('SELECT count(*) FROM job_check').trim()).toBe('0');
     }
@@ -234,6 +216,6 @@ describe.each<[DatabaseEngine, () => Promise<TestServer>]>([
     expect(run({ LOGIN_katib: 'kf_katib_a kf_katib_b' })).toMatch(/the Secret of katib names the login 'kf_katib_a kf_katib_b'/);
     expect(run({ PASSWORD_katib: '' })).toMatch(/the Secret of katib has an empty password/);
     // Nothing ran: katib's password is still the one set above.
-    expect(server.run('SELECT 1', { user: 'kf_katib_a', password: PASSWORDS.katib, database: OWN.katib }).trim()).toBe('1');
+    expect(server().run('SELECT 1', { user: 'kf_katib_a', password: PASSWORDS.katib, database: OWN.katib }).trim()).toBe('1');
   });
 });

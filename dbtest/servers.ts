@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { DatabaseEngine } from '../lib/core/database';
 
 /**
  * Real database servers for the tests, from Debian's packages, on loopback: MariaDB (`mariadb-server`) and PostgreSQL
@@ -118,4 +119,24 @@ export async function startPostgres(): Promise<TestServer> {
     '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-h', '127.0.0.1', '-p', String(port), '-U', options.user ?? 'user', '-d', options.database ?? 'postgres',
   ], { input: sql, env: { ...process.env, PGPASSWORD: options.password ?? adminPassword }, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
   return { engine: 'postgresql', port, adminUser: 'user', adminPassword, run, stop: stopper(child, dir) };
+}
+
+/** The engines the tests run against, each with the server that stands for it. */
+export const ENGINES: readonly [DatabaseEngine, () => Promise<TestServer>][] = [['mysql', startMariadb], ['postgresql', startPostgres]];
+
+/**
+ * A server for the enclosing `describe`: started (then `prepare`d) before its tests, stopped after them. Returns the
+ * getter the tests use.
+ */
+export function useServer(start: () => Promise<TestServer>, prepare: (server: TestServer) => void = () => undefined): () => TestServer {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await start();
+    prepare(server);
+  }, 120_000);
+  afterAll(async () => { await server?.stop(); });
+  return () => {
+    if (server === undefined) throw new Error('the database server did not start');
+    return server;
+  };
 }
